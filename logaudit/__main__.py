@@ -1,0 +1,5 @@
+"""``python -m logaudit``."""
+
+from logaudit.cli import main
+
+main()

@@ -1,0 +1,93 @@
+"""The library entry point: ``scan(paths, ...)`` wires sources → engine → findings → reports."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from logaudit import __version__
+from logaudit.engine.prefilter import engine_name
+from logaudit.findings import load_key
+from logaudit.reports.frame import to_frame
+from logaudit.rules import RuleSelection, select_rules
+from logaudit.runner import Counters, ProgressFn, ScanOptions, default_workers, run
+from logaudit.sources.chunking import DEFAULT_BLOCK
+from logaudit.sources.interface import InputError
+from logaudit.sources.walk import discover
+
+
+@dataclass
+class ScanResult:
+    """What a scan produced: the findings table, the inputs that failed, and counters."""
+
+    findings: pl.DataFrame
+    errors: list[InputError]
+    counters: Counters
+    run_id: str
+    started: datetime
+    finished: datetime
+    engine: str = ""
+    rules: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def incomplete(self) -> bool:
+        """True when some input could not be read (the scan must not exit 0)."""
+        return any(e.kind == "error" for e in self.errors)
+
+    def run_record(self) -> dict[str, Any]:
+        """The run, as recorded in every report (JSON ``run`` object, Parquet metadata)."""
+        return {
+            "run_id": self.run_id, "tool": "logaudit", "version": __version__,
+            "started": self.started.isoformat(), "finished": self.finished.isoformat(),
+            "engine": self.engine, "rules": self.rules, "counters": self.counters.as_dict(),
+            "errors": [{"path": e.path, "reason": e.reason, "kind": e.kind} for e in self.errors],
+            **self.extra,
+        }
+
+
+def new_run_id() -> str:
+    """A fresh run id: UTC time plus random suffix, sortable and unique."""
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8]
+
+
+def scan(
+    paths: Sequence[str | Path],
+    *,
+    rules: RuleSelection | None = None,
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    workers: int | None = None,
+    show_secrets: bool = False,
+    backend: str = "auto",
+    block_size: int = DEFAULT_BLOCK,
+    scan_binary: bool = False,
+    key: bytes | None = None,
+    run_id: str | None = None,
+    progress: ProgressFn | None = None,
+) -> ScanResult:
+    """Scan files, directories (recursively) or ``-`` (stdin) and return the findings.
+
+    Raises :class:`logaudit.errors.ConfigError` (e.g. a bad rule file) before reading anything.
+    Inputs that cannot be read do not raise: they are listed in ``ScanResult.errors``.
+    """
+    selected = select_rules(rules or RuleSelection())
+    opts = ScanOptions(
+        rules=tuple(selected), run_id=run_id or new_run_id(),
+        key=key if key is not None else load_key(), backend=backend,
+        show_secrets=show_secrets, block_size=block_size, scan_binary=scan_binary,
+    )
+    started = datetime.now(timezone.utc)
+    items = discover([str(p) for p in paths], include, exclude)
+    findings, errors, counters = run(items, opts, workers or default_workers(), progress)
+    return ScanResult(
+        findings=to_frame(findings), errors=errors, counters=counters, run_id=opts.run_id,
+        started=started, finished=datetime.now(timezone.utc),
+        engine=engine_name(backend), rules=len(selected),
+    )

@@ -1,0 +1,73 @@
+"""The ``logaudit`` command: a thin typer layer over the library API."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+
+import typer
+
+from logaudit import __version__
+from logaudit.cli.console import EXIT_INCOMPLETE, EXIT_INTERRUPTED, EXIT_USAGE, error_line
+from logaudit.cli.rules import rules_app
+from logaudit.cli.scan import scan_command
+from logaudit.errors import ConfigError, LogauditError
+
+app = typer.Typer(
+    name="logaudit",
+    help="Audit log files for leaked secrets, PII and verbose error disclosure.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("scan", no_args_is_help=True)(scan_command)
+app.add_typer(rules_app, name="rules")
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"logaudit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    """Audit log files for leaked secrets, PII and verbose error disclosure."""
+
+
+def main() -> None:
+    """Console-script entry point: run the app, turn every error into one line and an exit code."""
+    debug = "--debug" in sys.argv or bool(os.environ.get("LOGAUDIT_DEBUG"))
+    try:
+        rc = app(standalone_mode=False)
+        sys.exit(rc if isinstance(rc, int) else 0)
+    except typer.Exit as e:
+        sys.exit(e.exit_code)
+    except KeyboardInterrupt:
+        error_line("interrupted; no report was written")
+        sys.exit(EXIT_INTERRUPTED)
+    except ConfigError as e:
+        error_line(str(e))
+        sys.exit(EXIT_USAGE)
+    except LogauditError as e:
+        error_line(str(e))
+        sys.exit(EXIT_INCOMPLETE)
+    except Exception as e:  # click usage errors and anything unexpected
+        import click
+
+        if isinstance(e, click.ClickException):
+            e.show()
+            sys.exit(e.exit_code)
+        if isinstance(e, click.exceptions.Abort):
+            error_line("aborted")
+            sys.exit(EXIT_INTERRUPTED)
+        if debug:
+            traceback.print_exc()
+        # NOTE: only the exception type by default; a message could quote input bytes.
+        error_line(f"internal error ({type(e).__name__}); the scan did not complete. "
+                   "Run again with --debug for the traceback and report it.")
+        sys.exit(EXIT_INCOMPLETE)

@@ -1,0 +1,134 @@
+"""Keyword prefilters: find, over a whole block in C, where candidate rules might match.
+
+Two interchangeable backends give the same candidates: hyperscan (fast, x86-64 Linux) and
+pyahocorasick plus ``re`` for keyword-less prefilter patterns (portable). Each returns
+``(offset, pattern_id)`` pairs where ``offset`` lies inside the line that holds the hit.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """One prefilter pattern: a case-insensitive literal keyword or a regex (no newline inside)."""
+
+    text: str
+    literal: bool
+
+
+class Prefilter(Protocol):
+    """Finds candidate positions for a fixed list of patterns."""
+
+    name: str
+
+    def scan(self, data: bytes) -> list[tuple[int, int]]:
+        """Return ``(offset, pattern_index)`` for every hit, offset inside the hit's line."""
+        ...
+
+
+class AhoCorasickPrefilter:
+    """pyahocorasick over the lower-cased block for keywords; ``re`` for the other patterns."""
+
+    name = "pyahocorasick"
+
+    def __init__(self, patterns: Sequence[Pattern]) -> None:
+        import ahocorasick
+
+        self._automaton: Any = ahocorasick.Automaton()
+        by_literal: dict[str, list[int]] = {}
+        for i, p in enumerate(patterns):
+            if p.literal:
+                by_literal.setdefault(p.text.lower(), []).append(i)
+        for lit, ids in by_literal.items():
+            self._automaton.add_word(lit, tuple(ids))
+        self._has_words = bool(by_literal)
+        if self._has_words:
+            self._automaton.make_automaton()
+        self._regexes = [
+            (i, re.compile(p.text.encode())) for i, p in enumerate(patterns) if not p.literal
+        ]
+
+    def scan(self, data: bytes) -> list[tuple[int, int]]:
+        """See :class:`Prefilter`."""
+        out: list[tuple[int, int]] = []
+        if self._has_words:
+            text = data.lower().decode("latin-1")
+            for end, ids in self._automaton.iter(text):
+                out.extend((end, i) for i in ids)
+        for i, rx in self._regexes:
+            out.extend((m.start(), i) for m in rx.finditer(data))
+        return out
+
+
+def _hs_literal(text: str) -> bytes:
+    return b"".join(b"\\x%02x" % c for c in text.encode())
+
+
+class HyperscanPrefilter:
+    """One hyperscan database holding every keyword (caseless literal) and prefilter pattern."""
+
+    name = "hyperscan"
+
+    def __init__(self, patterns: Sequence[Pattern]) -> None:
+        import hyperscan
+
+        self._db: Any = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+        exprs = [_hs_literal(p.text) if p.literal else p.text.encode() for p in patterns]
+        flags = [
+            hyperscan.HS_FLAG_CASELESS if p.literal else 0
+            for p in patterns
+        ]
+        self._empty = not exprs
+        if exprs:
+            self._db.compile(
+                expressions=exprs, ids=list(range(len(exprs))), elements=len(exprs), flags=flags
+            )
+
+    def scan(self, data: bytes) -> list[tuple[int, int]]:
+        """See :class:`Prefilter`."""
+        out: list[tuple[int, int]] = []
+        if self._empty or not data:
+            return out
+        append = out.append
+
+        def on_match(pid: int, start: int, end: int, flags: int, ctx: Any) -> None:
+            append((end - 1, pid))
+
+        self._db.scan(data, match_event_handler=on_match)
+        return out
+
+
+def hyperscan_available() -> bool:
+    """Whether the hyperscan module imports on this machine."""
+    try:
+        import hyperscan  # noqa: F401
+    except Exception:  # any import-time failure (missing lib, CPU) means "not available"
+        return False
+    return True
+
+
+BACKENDS = ("auto", "hyperscan", "pyahocorasick")
+
+
+def engine_name(backend: str = "auto") -> str:
+    """The backend ``make_prefilter`` would choose for ``backend``."""
+    if backend == "auto":
+        return "hyperscan" if hyperscan_available() else "pyahocorasick"
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown engine backend {backend!r}; expected one of {BACKENDS}")
+    return backend
+
+
+def make_prefilter(patterns: Sequence[Pattern], backend: str = "auto") -> Prefilter:
+    """Build the prefilter: hyperscan when it imports (or is asked for), else pyahocorasick."""
+    backend = engine_name(backend)
+    if backend == "hyperscan":
+        return HyperscanPrefilter(patterns)
+    if backend == "pyahocorasick":
+        return AhoCorasickPrefilter(patterns)
+    raise ValueError(f"unknown engine backend {backend!r}")

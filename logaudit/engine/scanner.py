@@ -1,0 +1,206 @@
+"""The compiled ruleset: prefilter → candidate (line, rule) → regex + validators on that line.
+
+Per-byte work runs in C (the prefilter over a whole block, ``bytes.count`` for line numbers);
+Python touches only the lines that hold a candidate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+
+from logaudit.engine.model import BlockDetector, Hit, LineHits
+from logaudit.engine.prefilter import Pattern, Prefilter, make_prefilter
+from logaudit.rules import Category, Rule
+from logaudit.sources.chunking import Chunk
+
+DetectorFactory = Callable[[Sequence[Rule]], BlockDetector]
+
+_SUPPRESSIBLE = (Category.SECRET, Category.PII)
+
+
+def _priority(rule: Rule) -> int:
+    """Lower wins when two secret/PII hits overlap on a line: specific secret, PII, generic."""
+    if rule.generic:
+        return 2
+    return 0 if rule.category is Category.SECRET else 1
+
+
+def resolve_overlaps(hits: list[Hit]) -> list[Hit]:
+    """Drop a secret/PII hit whose value overlaps the value of a stronger hit on the same line."""
+    if len(hits) < 2:
+        return hits
+    ranked = sorted(hits, key=lambda h: (_priority(h.rule), -h.rule.severity.rank,
+                                         h.secret_start, h.rule.id))
+    kept: list[Hit] = []
+    for h in ranked:
+        if h.rule.category in _SUPPRESSIBLE and any(
+            k.rule.category in _SUPPRESSIBLE
+            and h.secret_start < k.secret_end
+            and k.secret_start < h.secret_end
+            for k in kept
+        ):
+            continue
+        kept.append(h)
+    kept.sort(key=lambda h: (h.start, h.rule.id))
+    return kept
+
+
+class Engine:
+    """Rules compiled for scanning. Build once, then call :meth:`stream` for each input."""
+
+    def __init__(
+        self,
+        rules: Sequence[Rule],
+        backend: str = "auto",
+        detectors: Sequence[DetectorFactory] = (),
+    ) -> None:
+        self.line_rules = [r for r in rules if not r.detector]
+        self.block_rules = [r for r in rules if r.detector]
+        self._detector_factories = list(detectors) if self.block_rules else []
+        patterns: list[Pattern] = []
+        # pattern index → rule index (>= 0) or -1 for a block-detector keyword
+        self._owner: list[int] = []
+        seen: dict[tuple[str, bool], int] = {}
+        targets: list[list[int]] = []
+        for ri, rule in enumerate(self.line_rules):
+            for kw in rule.keywords:
+                self._add(patterns, targets, seen, Pattern(kw.lower(), True), ri)
+            if rule.prefilter:
+                self._add(patterns, targets, seen, Pattern(rule.prefilter, False), ri)
+        self._detector_pattern_ids: set[int] = set()
+        for det_kw in self._detector_keywords():
+            pid = self._add(patterns, targets, seen, Pattern(det_kw.lower(), True), -1)
+            self._detector_pattern_ids.add(pid)
+        self._targets = [tuple(t) for t in targets]
+        self.prefilter: Prefilter = make_prefilter(patterns, backend)
+
+    @staticmethod
+    def _add(
+        patterns: list[Pattern],
+        targets: list[list[int]],
+        seen: dict[tuple[str, bool], int],
+        pattern: Pattern,
+        rule_index: int,
+    ) -> int:
+        key = (pattern.text, pattern.literal)
+        pid = seen.get(key)
+        if pid is None:
+            pid = seen[key] = len(patterns)
+            patterns.append(pattern)
+            targets.append([])
+        if rule_index not in targets[pid]:
+            targets[pid].append(rule_index)
+        return pid
+
+    def _detector_keywords(self) -> list[str]:
+        kws: list[str] = []
+        for factory in self._detector_factories:
+            for kw in factory(self.block_rules).keywords():
+                if kw not in kws:
+                    kws.append(kw)
+        return kws
+
+    @property
+    def backend(self) -> str:
+        """Name of the prefilter backend in use."""
+        return self.prefilter.name
+
+    def stream(self) -> StreamScan:
+        """A scanner for one input stream (carries block-detector state across chunks)."""
+        return StreamScan(self, [f(self.block_rules) for f in self._detector_factories])
+
+    def scan_line_rules(self, chunk: Chunk) -> tuple[list[LineHits], list[int]]:
+        """Confirm line rules in one chunk; also return the offsets of block-detector keywords."""
+        data = chunk.data
+        raw = self.prefilter.scan(data)
+        if not raw:
+            return [], []
+        raw.sort()
+        targets = self._targets
+        rules = self.line_rules
+        marks: list[int] = []
+        out: list[LineHits] = []
+        line_no = chunk.first_line
+        counted_to = 0
+        line_end = -1
+        cand: set[int] = set()
+        line_start = 0
+        det_ids = self._detector_pattern_ids
+
+        def flush() -> None:
+            nonlocal line_no, counted_to
+            if not cand:
+                return
+            line_no += data.count(b"\n", counted_to, line_start)
+            counted_to = line_start
+            text = data[line_start:line_end]
+            if text.endswith(b"\r"):
+                text = text[:-1]
+            col_base = chunk.first_col if line_start == 0 else 0
+            hits: list[Hit] = []
+            for ri in sorted(cand):
+                rule = rules[ri]
+                for m in rule.find(text):
+                    if line_start + m.start >= chunk.limit:
+                        continue
+                    hits.append(Hit(rule, line_no, line_no, m.start, m.end,
+                                    m.secret_start, m.secret_end))
+            if hits:
+                out.append(LineHits(line_no, col_base, text, resolve_overlaps(hits)))
+
+        for off, pid in raw:
+            if pid in det_ids:
+                marks.append(off)
+            if off >= line_end:
+                flush()
+                cand = set()
+                line_start = data.rfind(b"\n", 0, off) + 1
+                line_end = data.find(b"\n", off)
+                if line_end < 0:
+                    line_end = len(data)
+            for ri in targets[pid]:
+                if ri >= 0:
+                    cand.add(ri)
+        flush()
+        return out, marks
+
+
+class StreamScan:
+    """Scans the chunks of one input in order; returns hits grouped by line."""
+
+    def __init__(self, engine: Engine, detectors: list[BlockDetector]) -> None:
+        self._engine = engine
+        self._detectors = detectors
+
+    def feed(self, chunk: Chunk) -> list[LineHits]:
+        """Scan one chunk; block hits may be returned by a later call once their block ends."""
+        out, marks = self._engine.scan_line_rules(chunk)
+        for det in self._detectors:
+            out.extend(det.feed(chunk, marks))
+        return out
+
+    def finish(self) -> list[LineHits]:
+        """End of the stream: flush open multi-line blocks."""
+        out: list[LineHits] = []
+        for det in self._detectors:
+            out.extend(det.finish())
+        return out
+
+
+def scan_bytes(engine: Engine, data: bytes) -> list[LineHits]:
+    """Scan an in-memory text as one stream (for tests and ``rules test``)."""
+    import io
+
+    from logaudit.sources.chunking import iter_chunks
+
+    stream = engine.stream()
+    out: list[LineHits] = []
+    for chunk in iter_chunks(io.BytesIO(data)):
+        out.extend(stream.feed(chunk))
+    out.extend(stream.finish())
+    return out
+
+
+def all_hits(lines: Iterable[LineHits]) -> list[Hit]:
+    """Flatten line groups to hits."""
+    return [h for lh in lines for h in lh.hits]

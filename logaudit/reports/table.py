@@ -1,0 +1,73 @@
+"""The terminal report (rich): counts, top rules and files, then the findings (masked), capped."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import polars as pl
+from rich.console import Console, Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from logaudit.reports.summary import counts
+
+SEVERITY_STYLE = {
+    "critical": "bold white on red", "high": "bold red", "medium": "yellow",
+    "low": "cyan", "info": "dim",
+}
+MAX_ROWS = 50
+
+
+def _count_table(df: pl.DataFrame, by: str, title: str, top: int = 10) -> Table:
+    t = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
+    t.add_column(by)
+    t.add_column("findings", justify="right")
+    for value, n in counts(df, by).head(top).iter_rows():
+        t.add_row(Text(str(value), style=SEVERITY_STYLE.get(str(value), "")), str(n))
+    return t
+
+
+def render(df: pl.DataFrame, run: dict[str, Any], max_rows: int = MAX_ROWS) -> RenderableType:
+    """Build the terminal report."""
+    parts: list[RenderableType] = []
+    c = run.get("counters", {})
+    head = (f"run {run.get('run_id', '?')}: {c.get('inputs_scanned', 0)} input(s), "
+            f"{c.get('bytes_scanned', 0) / 1e6:.1f} MB scanned, {len(df)} finding(s)")
+    parts.append(Text(head, style="bold"))
+    if df.is_empty():
+        parts.append(Text("No findings.", style="green"))
+        return Group(*parts)
+    grid = Table.grid(padding=(0, 4))
+    grid.add_row(_count_table(df, "category", "By category"),
+                 _count_table(df, "severity", "By severity"))
+    parts.append(grid)
+    grid2 = Table.grid(padding=(0, 4))
+    grid2.add_row(_count_table(df, "rule_id", "Top rules"), _count_table(df, "path", "Top files"))
+    parts.append(grid2)
+    t = Table(title="Findings", title_justify="left", show_lines=False, expand=False)
+    for col in ("severity", "rule_id", "location", "match", "context"):
+        t.add_column(col, overflow="fold")
+    shown = df.head(max_rows)
+    for row in shown.iter_rows(named=True):
+        loc = f"{row['path']}:{row['line']}"
+        if row["end_line"] != row["line"]:
+            loc += f"-{row['end_line']}"
+        loc += f":{row['column']}"
+        ctx = row["context"]
+        if len(ctx) > 120:
+            ctx = ctx[:119] + "…"
+        t.add_row(Text(row["severity"], style=SEVERITY_STYLE.get(row["severity"], "")),
+                  row["rule_id"], loc, Text(row["match"]), Text(ctx))
+    parts.append(t)
+    if len(df) > max_rows:
+        parts.append(Text(f"… and {len(df) - max_rows} more finding(s); write them all with "
+                          "-o FILE (jsonl, csv, parquet, …)", style="italic"))
+    return Group(*parts)
+
+
+def render_text(df: pl.DataFrame, run: dict[str, Any]) -> str:
+    """The terminal report as plain text (for ``--format table -o FILE``)."""
+    buf = io.StringIO()
+    Console(file=buf, width=160, color_system=None).print(render(df, run, max_rows=len(df)))
+    return buf.getvalue()

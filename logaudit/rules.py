@@ -1,0 +1,392 @@
+"""The Rule model: loading, validating and compiling rule packs from ``patterns/`` and user files.
+
+A rule is data (TOML). Loading checks every rule completely — keys, category, severity, regex,
+secret group, validators, and that every example matches and no counter-example does — so a bad
+rule file is refused before anything is scanned.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from logaudit.errors import RuleError
+from logaudit.validators import VALIDATORS, Validator, shannon_entropy
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+class Category(str, enum.Enum):
+    """What kind of leak a rule finds."""
+
+    SECRET = "secret"
+    PII = "pii"
+    TRACEBACK = "traceback"
+    DB_ERROR = "db_error"
+    DISCLOSURE = "disclosure"
+
+
+class Severity(str, enum.Enum):
+    """How bad a finding is; ordered from ``info`` (lowest) to ``critical``."""
+
+    INFO = "info"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        """0 for info up to 4 for critical."""
+        return _SEVERITY_ORDER.index(self)
+
+
+_SEVERITY_ORDER = list(Severity)
+
+_ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+REQUIRED_KEYS = frozenset({"id", "category", "severity", "description", "examples",
+                           "counter_examples"})
+OPTIONAL_KEYS = frozenset({
+    "keywords", "regex", "secret_group", "validators", "min_entropy", "references",
+    "remediation", "prefilter", "ignore_case", "generic", "enabled", "detector", "mask_prefix",
+    "packs",
+})
+
+#: Names of multi-line block detectors a rule may use instead of a regex (see engine.blocks).
+BLOCK_DETECTORS: set[str] = set()
+
+
+@dataclass(frozen=True)
+class RuleMatch:
+    """One confirmed match of a rule inside a line (byte offsets within that line)."""
+
+    start: int
+    end: int
+    secret_start: int
+    secret_end: int
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A compiled, validated rule."""
+
+    id: str
+    category: Category
+    severity: Severity
+    description: str
+    keywords: tuple[str, ...]
+    regex: str
+    secret_group: int | str
+    validators: tuple[str, ...]
+    min_entropy: float
+    examples: tuple[str, ...]
+    counter_examples: tuple[str, ...]
+    references: tuple[str, ...] = ()
+    remediation: str = ""
+    prefilter: str = ""
+    ignore_case: bool = False
+    generic: bool = False
+    enabled: bool = True
+    detector: str = ""
+    mask_prefix: int = -1
+    packs: tuple[str, ...] = ()
+    source: str = ""
+    compiled: re.Pattern[bytes] = field(default=re.compile(b""), compare=False, repr=False)
+    validator_funcs: tuple[Validator, ...] = field(default=(), compare=False, repr=False)
+
+    def find(self, line: bytes) -> Iterator[RuleMatch]:
+        """Yield the confirmed matches of this rule in one line (no newline in ``line``)."""
+        group = self.secret_group
+        for m in self.compiled.finditer(line):
+            s, e = m.span(group)
+            if s < 0 or e <= s:
+                continue
+            value = line[s:e]
+            if self.min_entropy and shannon_entropy(value) < self.min_entropy:
+                continue
+            if all(v(value) for v in self.validator_funcs):
+                yield RuleMatch(m.start(), m.end(), s, e)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The rule as plain data (for ``rules list --format json`` and ``rules show``)."""
+        return {
+            "id": self.id, "category": self.category.value, "severity": self.severity.value,
+            "description": self.description, "remediation": self.remediation,
+            "keywords": list(self.keywords), "regex": self.regex, "prefilter": self.prefilter,
+            "secret_group": self.secret_group, "validators": list(self.validators),
+            "min_entropy": self.min_entropy, "references": list(self.references),
+            "generic": self.generic, "enabled": self.enabled, "detector": self.detector,
+            "packs": list(self.packs),
+            "examples": list(self.examples), "counter_examples": list(self.counter_examples),
+            "source": self.source,
+        }
+
+
+def _str_list(src: str, rid: str, key: str, value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise RuleError(src, rid, f"'{key}' must be a list of strings")
+    return tuple(value)
+
+
+def _default_packs(category: Category, generic: bool, enabled: bool) -> tuple[str, ...]:
+    if category is Category.SECRET:
+        return ("strict",) if (generic and not enabled) else ("default", "strict")
+    if category is Category.PII:
+        return ("pii", "strict") if not enabled else ("default", "pii", "strict")
+    return ("default", "errors", "strict") if enabled else ("errors", "strict")
+
+
+def build_rule(raw: dict[str, Any], src: str) -> Rule:
+    """Validate one ``[[rules]]`` table and compile it; raise RuleError naming what is wrong."""
+    rid = raw.get("id")
+    if not isinstance(rid, str) or not rid:
+        raise RuleError(src, "?", "rule without an 'id'")
+    if not _ID_RE.match(rid):
+        raise RuleError(src, rid, "id must be kebab-case: lowercase letters, digits and '-'")
+    unknown = set(raw) - REQUIRED_KEYS - OPTIONAL_KEYS
+    if unknown:
+        raise RuleError(src, rid, f"unknown key(s): {', '.join(sorted(unknown))}")
+    missing = REQUIRED_KEYS - set(raw)
+    if missing:
+        raise RuleError(src, rid, f"missing key(s): {', '.join(sorted(missing))}")
+    try:
+        category = Category(raw["category"])
+    except ValueError:
+        raise RuleError(src, rid, f"bad category {raw['category']!r}; expected one of "
+                        + ", ".join(c.value for c in Category)) from None
+    try:
+        severity = Severity(raw["severity"])
+    except ValueError:
+        raise RuleError(src, rid, f"bad severity {raw['severity']!r}; expected one of "
+                        + ", ".join(s.value for s in Severity)) from None
+    description = raw["description"]
+    if not isinstance(description, str) or not description.strip():
+        raise RuleError(src, rid, "'description' must be a non-empty string")
+    keywords = _str_list(src, rid, "keywords", raw.get("keywords", []))
+    if any(not k.strip() for k in keywords):
+        raise RuleError(src, rid, "empty keyword")
+    examples = _str_list(src, rid, "examples", raw["examples"])
+    counter = _str_list(src, rid, "counter_examples", raw["counter_examples"])
+    if not examples or not counter:
+        raise RuleError(src, rid, "needs at least one example and one counter-example")
+    validators = _str_list(src, rid, "validators", raw.get("validators", []))
+    for v in validators:
+        if v not in VALIDATORS:
+            raise RuleError(src, rid, f"unknown validator {v!r}; known: "
+                            + ", ".join(sorted(VALIDATORS)))
+    detector = raw.get("detector", "")
+    regex = raw.get("regex", "")
+    if not isinstance(regex, str) or not isinstance(detector, str):
+        raise RuleError(src, rid, "'regex' and 'detector' must be strings")
+    if bool(detector) == bool(regex):
+        raise RuleError(src, rid, "needs exactly one of 'regex' or 'detector'")
+    if detector and detector not in BLOCK_DETECTORS:
+        raise RuleError(src, rid, f"unknown detector {detector!r}; known: "
+                        + ", ".join(sorted(BLOCK_DETECTORS)))
+    ignore_case = bool(raw.get("ignore_case", False))
+    compiled = re.compile(b"")
+    secret_group = raw.get("secret_group", 0)
+    if not isinstance(secret_group, (int, str)) or isinstance(secret_group, bool):
+        raise RuleError(src, rid, "'secret_group' must be a group number or name")
+    prefilter = raw.get("prefilter", "")
+    if not isinstance(prefilter, str):
+        raise RuleError(src, rid, "'prefilter' must be a string")
+    if regex:
+        if not keywords and not prefilter:
+            raise RuleError(src, rid, "needs 'keywords' or a 'prefilter' pattern for the engine")
+        try:
+            compiled = re.compile(regex.encode(), re.IGNORECASE if ignore_case else 0)
+        except (re.error, UnicodeEncodeError) as e:
+            raise RuleError(src, rid, f"regex does not compile: {e}") from None
+        if isinstance(secret_group, int) and not 0 <= secret_group <= compiled.groups:
+            raise RuleError(src, rid, f"secret_group {secret_group} does not exist "
+                            f"(the regex has {compiled.groups} group(s))")
+        if isinstance(secret_group, str) and secret_group not in compiled.groupindex:
+            raise RuleError(src, rid, f"secret_group {secret_group!r} does not exist")
+        if prefilter:
+            try:
+                re.compile(prefilter.encode())
+            except re.error as e:
+                raise RuleError(src, rid, f"prefilter does not compile: {e}") from None
+            if "(?=" in prefilter or "(?!" in prefilter or "(?<" in prefilter:
+                raise RuleError(src, rid, "prefilter must not use lookaround "
+                                "(the hyperscan engine cannot compile it)")
+    min_entropy = raw.get("min_entropy", 0.0)
+    if not isinstance(min_entropy, (int, float)) or isinstance(min_entropy, bool):
+        raise RuleError(src, rid, "'min_entropy' must be a number")
+    generic = bool(raw.get("generic", False))
+    enabled = bool(raw.get("enabled", True))
+    packs = _str_list(src, rid, "packs", raw["packs"]) if "packs" in raw else \
+        _default_packs(category, generic, enabled)
+    rule = Rule(
+        id=rid, category=category, severity=severity, description=description.strip(),
+        keywords=keywords, regex=regex, secret_group=secret_group, validators=validators,
+        min_entropy=float(min_entropy), examples=examples, counter_examples=counter,
+        references=_str_list(src, rid, "references", raw.get("references", [])),
+        remediation=str(raw.get("remediation", "")).strip(), prefilter=prefilter,
+        ignore_case=ignore_case, generic=generic, enabled=enabled, detector=detector,
+        mask_prefix=int(raw.get("mask_prefix", -1)), packs=packs, source=src,
+        compiled=compiled, validator_funcs=tuple(VALIDATORS[v] for v in validators),
+    )
+    if regex:
+        check_examples(rule)
+    return rule
+
+
+def _prefilter_hits(rule: Rule, text: bytes) -> bool:
+    """Would the engine's prefilter consider this text a candidate for ``rule``?"""
+    low = text.lower()
+    if any(k.lower().encode() in low for k in rule.keywords):
+        return True
+    return bool(rule.prefilter) and re.search(rule.prefilter.encode(), text) is not None
+
+
+def check_examples(rule: Rule) -> None:
+    """Every example must be found (prefilter and confirm); no counter-example may be."""
+    for ex in rule.examples:
+        line = ex.encode()
+        if not any(True for _ in rule.find(line)):
+            raise RuleError(rule.source, rule.id, f"example does not match: {ex!r}")
+        if not _prefilter_hits(rule, line):
+            raise RuleError(rule.source, rule.id,
+                            f"example matches the regex but holds no keyword/prefilter hit: {ex!r}")
+    for ex in rule.counter_examples:
+        if any(True for _ in rule.find(ex.encode())):
+            raise RuleError(rule.source, rule.id, f"counter-example matches: {ex!r}")
+
+
+def load_rule_file(path: Path, label: str | None = None) -> list[Rule]:
+    """Load and validate every rule of one TOML file."""
+    src = label or str(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise RuleError(src, "-", f"cannot read rule file: {e.strerror or e}") from None
+    except UnicodeDecodeError:
+        raise RuleError(src, "-", "rule file is not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as e:
+        raise RuleError(src, "-", f"invalid TOML: {e}") from None
+    unknown_top = set(data) - {"rules", "pack"}
+    if unknown_top:
+        raise RuleError(src, "-", f"unknown top-level key(s): {', '.join(sorted(unknown_top))}")
+    rules = data.get("rules", [])
+    if not isinstance(rules, list) or not all(isinstance(r, dict) for r in rules):
+        raise RuleError(src, "-", "expected [[rules]] tables")
+    return [build_rule(r, src) for r in rules]
+
+
+def builtin_patterns_dir() -> Path:
+    """Where the shipped rule packs are: inside the wheel, or the repo's ``patterns/``."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "patterns", here.parent / "patterns"):
+        if candidate.is_dir():
+            return candidate
+    raise RuleError(str(here / "patterns"), "-", "built-in rule packs not found; reinstall logaudit")
+
+
+def load_builtin_rules() -> list[Rule]:
+    """Every rule shipped in ``patterns/`` (all categories, enabled or not)."""
+    base = builtin_patterns_dir()
+    rules: list[Rule] = []
+    for path in sorted(base.rglob("*.toml")):
+        rules.extend(load_rule_file(path, path.relative_to(base).as_posix()))
+    return rules
+
+
+PACKS = ("default", "strict", "pii", "errors", "all")
+
+
+@dataclass(frozen=True)
+class RuleSelection:
+    """Which rules a scan uses."""
+
+    rule_files: tuple[Path, ...] = ()
+    disable: tuple[str, ...] = ()
+    enable: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    min_severity: str = "info"
+    pack: str = "default"
+    builtin: bool = True
+
+
+def select_rules(sel: RuleSelection) -> list[Rule]:
+    """Load built-in and user rules, check id uniqueness, and apply the selection."""
+    rules: list[Rule] = load_builtin_rules() if sel.builtin else []
+    user: list[Rule] = []
+    for f in sel.rule_files:
+        user.extend(load_rule_file(f))
+    seen: dict[str, str] = {}
+    for r in [*rules, *user]:
+        if r.id in seen:
+            raise RuleError(r.source, r.id, f"duplicate rule id (also in {seen[r.id]})")
+        seen[r.id] = r.source
+    for name in (*sel.disable, *sel.enable):
+        if name not in seen:
+            raise RuleError("--disable/--enable", name, "no rule with this id")
+    if sel.pack not in PACKS:
+        raise RuleError("--pack", sel.pack, f"unknown pack; expected one of {', '.join(PACKS)}")
+    for c in sel.categories:
+        try:
+            Category(c)
+        except ValueError:
+            raise RuleError("--category", c, "unknown category; expected one of "
+                            + ", ".join(x.value for x in Category)) from None
+    try:
+        floor = Severity(sel.min_severity).rank
+    except ValueError:
+        raise RuleError("--min-severity", sel.min_severity, "unknown severity") from None
+    chosen: list[Rule] = []
+    for r in rules:
+        in_pack = sel.pack == "all" or sel.pack in r.packs
+        if not ((in_pack and (r.enabled or sel.pack != "default")) or r.id in sel.enable):
+            continue
+        chosen.append(r)
+    chosen.extend(user)  # a user's own rules always run unless disabled
+    return [
+        r for r in chosen
+        if r.id not in sel.disable
+        and (not sel.categories or r.category.value in sel.categories)
+        and r.severity.rank >= floor
+    ]
+
+
+def check_rule_file(path: Path) -> tuple[list[tuple[str, bool, str]], RuleError | None]:
+    """Check a user's rule file rule by rule for ``rules test``: (id, ok, reason) per rule."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        return [], RuleError(str(path), "-", f"cannot load: {e}")
+    results: list[tuple[str, bool, str]] = []
+    seen: set[str] = set()
+    for raw in data.get("rules", []) if isinstance(data.get("rules"), list) else []:
+        rid = str(raw.get("id", "?")) if isinstance(raw, dict) else "?"
+        try:
+            if not isinstance(raw, dict):
+                raise RuleError(str(path), rid, "not a table")
+            build_rule(raw, str(path))
+            if rid in seen:
+                raise RuleError(str(path), rid, "duplicate rule id")
+            seen.add(rid)
+            results.append((rid, True, "ok"))
+        except RuleError as e:
+            results.append((rid, False, e.reason))
+    return results, None
+
+
+def by_id(rules: Iterable[Rule]) -> dict[str, Rule]:
+    """Index rules by id."""
+    return {r.id: r for r in rules}
+
+
+def severity_at_least(rules: Sequence[Rule], floor: Severity) -> list[Rule]:
+    """The rules whose severity is at least ``floor``."""
+    return [r for r in rules if r.severity.rank >= floor.rank]
