@@ -1,0 +1,121 @@
+"""Engine: candidates → confirm; line/column right whatever the block size; both backends agree."""
+
+from __future__ import annotations
+
+import io
+import time
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from logaudit.engine.prefilter import hyperscan_available
+from logaudit.engine.scanner import Engine, all_hits
+from logaudit.rules import build_rule, load_builtin_rules
+from logaudit.sources.chunking import iter_chunks
+
+BACKENDS = ["pyahocorasick"] + (["hyperscan"] if hyperscan_available() else [])
+RULES = [r for r in load_builtin_rules() if not r.detector]
+
+
+def _rule(**kw: object):  # type: ignore[no-untyped-def]
+    raw = {
+        "id": "test-tok", "category": "secret", "severity": "high", "description": "t",
+        "keywords": ["tok_"], "regex": r"\btok_[a-z0-9]{8}\b",
+        "examples": ["x tok_abcd1234 y"], "counter_examples": ["tok_short"],
+    }
+    raw.update(kw)
+    return build_rule(raw, "test.toml")
+
+
+def scan(engine: Engine, data: bytes, block: int = 8 << 20, read: int | None = None,
+         max_line: int = 1 << 20, overlap: int = 16 << 10) -> list[tuple[int, int, str, bytes]]:
+    """(line, column, rule, value) for every hit."""
+    s = engine.stream()
+    out = []
+    for chunk in iter_chunks(io.BytesIO(data), block, max_line, overlap, read):
+        for lh in s.feed(chunk):
+            for h in lh.hits:
+                col = lh.col_base + h.start + 1
+                out.append((h.line, col, h.rule.id, lh.text[h.secret_start:h.secret_end]))
+    for lh in s.finish():
+        for h in lh.hits:
+            out.append((h.line, lh.col_base + h.start + 1, h.rule.id,
+                        lh.text[h.secret_start:h.secret_end]))
+    return sorted(out)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_line_and_column(backend: str) -> None:
+    eng = Engine([_rule()], backend)
+    data = b"first\r\nsecond tok_abcd1234\r\n\nx tok_zzzz9999 and tok_aaaa0000"
+    assert scan(eng, data) == [
+        (2, 8, "test-tok", b"tok_abcd1234"),
+        (4, 3, "test-tok", b"tok_zzzz9999"),
+        (4, 20, "test-tok", b"tok_aaaa0000"),
+    ]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_invalid_utf8_and_binary_bytes_never_crash(backend: str) -> None:
+    eng = Engine([_rule()], backend)
+    data = b"\xff\xfe bad \xc3\x28 tok_abcd1234\n\x80\x81\n tok_bbbb2222 \xe2\x82"
+    assert [(line, v) for line, _c, _r, v in scan(eng, data)] == [
+        (1, b"tok_abcd1234"), (3, b"tok_bbbb2222")]
+
+
+LINE = st.one_of(
+    st.just(b"plain log line with nothing"),
+    st.just(b"key tok_abcd1234 here"),
+    st.just(b"tok_q1w2e3r4"),
+    st.just(b""),
+    st.just(b"\r"),
+    st.binary(max_size=30).map(lambda b: b.replace(b"\n", b" ")),
+    st.just(b"mail bob@example.com and card 4111 1111 1111 1111"),
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lines=st.lists(LINE, max_size=40), block=st.integers(1, 64), read=st.integers(1, 17),
+       final_newline=st.booleans())
+def test_findings_do_not_depend_on_block_size(
+    lines: list[bytes], block: int, read: int, final_newline: bool
+) -> None:
+    rules = [_rule(), *[r for r in RULES if r.id in ("email-address", "payment-card-number")]]
+    eng = Engine(rules, BACKENDS[-1])
+    data = b"\n".join(lines) + (b"\n" if final_newline else b"")
+    assert scan(eng, data, block=block, read=read) == scan(eng, data)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_line_longer_than_window_is_scanned_in_windows(backend: str) -> None:
+    eng = Engine([_rule()], backend)
+    # tokens at every position class: inside windows and straddling the window cuts
+    parts = []
+    for i in range(300):
+        parts.append(b"x" * (37 * i % 101) + b" tok_%08d " % i)
+    data = b"".join(parts) + b"\nnext tok_last0001\n"
+    full = scan(eng, data)
+    windowed = scan(eng, data, block=64, read=13, max_line=256, overlap=32)
+    assert windowed == full
+    assert len(full) == 301 and full[-1][0] == 2
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_both_backends_agree_on_a_mixed_corpus(backend: str) -> None:
+    corpus = b"\n".join(ex.encode() for r in RULES for ex in (*r.examples, *r.counter_examples))
+    ref = scan(Engine(RULES, "pyahocorasick"), corpus * 3)
+    assert scan(Engine(RULES, backend), corpus * 3) == ref
+    assert ref
+
+
+@pytest.mark.parametrize("payload", [b"a=" * 2_000_000, b"a" * 4_000_000,
+                                     b"password=" * 400_000, b"@a." * 1_000_000,
+                                     b"4111 " * 800_000, b"-1" * 2_000_000])
+def test_pathological_lines_finish(payload: bytes) -> None:
+    """No regex runs on an unbounded input; no rule backtracks catastrophically."""
+    eng = Engine(RULES)
+    start = time.monotonic()
+    scan(eng, payload + b"\n")
+    # Generous bound: catches exponential/quadratic blow-ups, not a speed benchmark.
+    assert time.monotonic() - start < 60
