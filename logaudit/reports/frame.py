@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 import polars as pl
 
@@ -38,3 +39,26 @@ def to_frame(findings: Sequence[Finding]) -> pl.DataFrame:
 def empty_frame() -> pl.DataFrame:
     """A findings table with no rows."""
     return pl.DataFrame(schema=SCHEMA)
+
+
+def run_start_expr(run_starts: dict[str, datetime] | None = None) -> pl.Expr:
+    """The start time of each row's run: from ``run_starts`` (run records), else its run id."""
+    from_id = (pl.col("run_id").str.slice(0, 16)
+               .str.strptime(pl.Datetime("us"), "%Y%m%dT%H%M%SZ", strict=False)
+               .dt.replace_time_zone("UTC"))
+    if not run_starts:
+        return from_id
+    known = pl.col("run_id").replace_strict(
+        dict(run_starts), default=None,
+        return_dtype=pl.Datetime("us", "UTC"))
+    return pl.coalesce(known, from_id)
+
+
+def event_time_expr(run_starts: dict[str, datetime] | None = None) -> pl.Expr:
+    """When a finding happened: its log ``timestamp`` if it has one, else its run's start."""
+    return pl.coalesce(pl.col("timestamp"), run_start_expr(run_starts))
+
+
+def day_expr(run_starts: dict[str, datetime] | None = None) -> pl.Expr:
+    """The UTC day of a finding (see :func:`event_time_expr`) as ``YYYY-MM-DD`` text."""
+    return event_time_expr(run_starts).dt.strftime("%Y-%m-%d").fill_null("unknown")

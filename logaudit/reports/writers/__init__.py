@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 import enum
-import json
 import os
 import tempfile
-from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
 import polars as pl
 
 from logaudit.errors import ReportError
+from logaudit.reports.run import complete_run
+from logaudit.reports.writers.csvfile import CsvWriter
+from logaudit.reports.writers.htmlpage import HtmlWriter
+from logaudit.reports.writers.interface import Writer
+from logaudit.reports.writers.jsondoc import JsonWriter
+from logaudit.reports.writers.jsonl import JsonlWriter
+from logaudit.reports.writers.markdown import MarkdownWriter
+from logaudit.reports.writers.parquet import ParquetWriter
+from logaudit.reports.writers.sarif import SarifWriter
+from logaudit.reports.writers.table import TableWriter
+
+__all__ = ["EXTENSIONS", "ReportFormat", "Writer", "format_for_path", "write_report",
+           "writer_for"]
 
 
 class ReportFormat(str, enum.Enum):
@@ -24,6 +34,14 @@ class ReportFormat(str, enum.Enum):
     JSON = "json"
     CSV = "csv"
     PARQUET = "parquet"
+    SARIF = "sarif"
+    MARKDOWN = "markdown"
+    HTML = "html"
+
+    @property
+    def binary(self) -> bool:
+        """True when the format cannot be printed to a terminal."""
+        return writer_for(self).binary
 
 
 EXTENSIONS: dict[str, ReportFormat] = {
@@ -32,12 +50,21 @@ EXTENSIONS: dict[str, ReportFormat] = {
     ".json": ReportFormat.JSON,
     ".csv": ReportFormat.CSV,
     ".parquet": ReportFormat.PARQUET,
+    ".pq": ReportFormat.PARQUET,
+    ".sarif": ReportFormat.SARIF,
+    ".md": ReportFormat.MARKDOWN,
+    ".markdown": ReportFormat.MARKDOWN,
+    ".html": ReportFormat.HTML,
+    ".htm": ReportFormat.HTML,
     ".txt": ReportFormat.TABLE,
 }
 
 
 def format_for_path(path: str) -> ReportFormat:
-    """The format implied by an output file's extension."""
+    """The format implied by an output file's extension (``x.sarif.json`` is SARIF)."""
+    name = Path(path).name.lower()
+    if name.endswith(".sarif.json"):
+        return ReportFormat.SARIF
     suffix = Path(path).suffix.lower()
     try:
         return EXTENSIONS[suffix]
@@ -50,79 +77,32 @@ def _assert_never(x: NoReturn) -> NoReturn:
     raise AssertionError(f"unhandled format {x!r}")
 
 
-def _json_default(o: Any) -> Any:
-    if isinstance(o, datetime):
-        return o.isoformat()
-    raise TypeError(type(o).__name__)
-
-
-def _rows(df: pl.DataFrame) -> list[dict[str, Any]]:
-    rows = df.to_dicts()
-    for r in rows:
-        if r.get("details"):
-            try:
-                r["details"] = json.loads(r["details"])
-            except (TypeError, ValueError):
-                pass
-    return rows
-
-
-def write_jsonl(df: pl.DataFrame, path: Path, run: dict[str, Any]) -> None:
-    """One JSON object per finding per line."""
-    with path.open("w", encoding="utf-8") as f:
-        for r in _rows(df):
-            f.write(json.dumps(r, default=_json_default, ensure_ascii=False) + "\n")
-
-
-def write_json(df: pl.DataFrame, path: Path, run: dict[str, Any]) -> None:
-    """One JSON document: ``{"run": {...}, "findings": [...]}``."""
-    doc = {"run": run, "findings": _rows(df)}
-    path.write_text(json.dumps(doc, default=_json_default, ensure_ascii=False, indent=2) + "\n",
-                    encoding="utf-8")
-
-
-def write_csv(df: pl.DataFrame, path: Path, run: dict[str, Any]) -> None:
-    """CSV with a header row; timestamps in ISO 8601."""
-    df.write_csv(path)
-
-
-def write_parquet(df: pl.DataFrame, path: Path, run: dict[str, Any]) -> None:
-    """Typed Parquet (zstd), the run record in the file's key-value metadata."""
-    typed = df.with_columns(
-        pl.col("category").cast(pl.Categorical), pl.col("severity").cast(pl.Categorical),
-        pl.col("rule_id").cast(pl.Categorical),
-    )
-    typed.write_parquet(path, compression="zstd",
-                        metadata={"logaudit.run": json.dumps(run, default=_json_default)})
-
-
-def write_table(df: pl.DataFrame, path: Path, run: dict[str, Any]) -> None:
-    """A plain-text rendering of the summary table."""
-    from logaudit.reports.table import render_text
-
-    path.write_text(render_text(df, run), encoding="utf-8")
-
-
-Writer = Callable[[pl.DataFrame, Path, dict[str, Any]], None]
-
-
 def writer_for(fmt: ReportFormat) -> Writer:
     """The writer of one format (exhaustive over :class:`ReportFormat`)."""
     if fmt is ReportFormat.TABLE:
-        return write_table
+        return TableWriter()
     if fmt is ReportFormat.JSONL:
-        return write_jsonl
+        return JsonlWriter()
     if fmt is ReportFormat.JSON:
-        return write_json
+        return JsonWriter()
     if fmt is ReportFormat.CSV:
-        return write_csv
+        return CsvWriter()
     if fmt is ReportFormat.PARQUET:
-        return write_parquet
+        return ParquetWriter()
+    if fmt is ReportFormat.SARIF:
+        return SarifWriter()
+    if fmt is ReportFormat.MARKDOWN:
+        return MarkdownWriter()
+    if fmt is ReportFormat.HTML:
+        return HtmlWriter()
     _assert_never(fmt)
 
 
 def write_report(df: pl.DataFrame, path: str, fmt: ReportFormat, run: dict[str, Any]) -> None:
-    """Write atomically: a temp file in the same directory, fsync, then rename over ``path``."""
+    """Write atomically: a temp file in the same directory, fsync, then rename over ``path``.
+
+    ``run`` is completed with the tool and rule-pack versions where it lacks them.
+    """
     target = Path(path)
     directory = target.parent if str(target.parent) else Path(".")
     try:
@@ -133,7 +113,7 @@ def write_report(df: pl.DataFrame, path: str, fmt: ReportFormat, run: dict[str, 
     os.close(fd)
     tmp_path = Path(tmp)
     try:
-        writer_for(fmt)(df, tmp_path, run)
+        writer_for(fmt).write(df, tmp_path, complete_run(run))
         with tmp_path.open("rb") as f:
             os.fsync(f.fileno())
         os.replace(tmp_path, target)
@@ -142,3 +122,4 @@ def write_report(df: pl.DataFrame, path: str, fmt: ReportFormat, run: dict[str, 
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+

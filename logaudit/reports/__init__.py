@@ -1,0 +1,1 @@
+"""Reports: findings as a Polars table, summaries, and one writer per output format."""

@@ -1,0 +1,23 @@
+"""JSON: one document, ``{"run": {...}, "findings": [...]}``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from logaudit.reports.writers.interface import Writer, json_default, rows
+
+
+class JsonWriter(Writer):
+    """The run record and every finding in one JSON document."""
+
+    name = "json"
+
+    def write(self, df: pl.DataFrame, path: Path, run: dict[str, Any]) -> None:
+        """Write ``{"run": run, "findings": [...]}``, indented."""
+        doc = {"run": run, "findings": rows(df)}
+        path.write_text(json.dumps(doc, default=json_default, ensure_ascii=False, indent=2)
+                        + "\n", encoding="utf-8")
