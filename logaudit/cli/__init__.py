@@ -10,6 +10,7 @@ import typer
 
 from logaudit import __version__
 from logaudit.cli.console import EXIT_INCOMPLETE, EXIT_INTERRUPTED, EXIT_USAGE, error_line
+from logaudit.cli.report import report_command
 from logaudit.cli.rules import rules_app
 from logaudit.cli.scan import scan_command
 from logaudit.errors import ConfigError, LogauditError
@@ -23,6 +24,7 @@ app = typer.Typer(
 )
 app.command("scan", no_args_is_help=True)(scan_command)
 app.add_typer(rules_app, name="rules")
+app.command("report")(report_command)
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,136 @@
+"""``logaudit report FILE|DIR|GLOB...``: summaries, diff and trend over earlier reports."""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import typer
+
+from logaudit.cli.console import err_console, fail, out_console
+from logaudit.errors import LogauditError
+from logaudit.reports.frame import SCHEMA
+from logaudit.reports.load import Loaded, load
+from logaudit.reports.query import (
+    BY_CHOICES,
+    Filters,
+    collect,
+    diff,
+    parse_bound,
+    prepare,
+    summarize,
+    trend,
+)
+from logaudit.reports.views import diff_view, summary_view, trend_view
+from logaudit.reports.writers import ReportFormat, format_for_path, write_report
+
+
+def _run_record(loaded: list[Loaded], started: datetime, rows: int,
+                filters: dict[str, Any]) -> dict[str, Any]:
+    """The run record of a report made from earlier reports: their runs, files and filters."""
+    runs = [r for ld in loaded for r in ld.runs]
+    return {
+        "run_id": "report-" + started.strftime("%Y%m%dT%H%M%SZ"), "kind": "report",
+        "started": started.isoformat(), "finished": datetime.now(timezone.utc).isoformat(),
+        "inputs": [{"path": p, "format": k.value} for ld in loaded for p, k in ld.files],
+        "runs": runs, "filters": filters,
+        "counters": {"inputs_scanned": sum(len(ld.files) for ld in loaded), "inputs_skipped": 0,
+                     "inputs_failed": 0, "findings": rows,
+                     "bytes_scanned": sum(int(r.get("counters", {}).get("bytes_scanned", 0))
+                                          for r in runs)},
+    }
+
+
+def _emit(df: pl.DataFrame, output: str | None, fmt: ReportFormat | None,
+          run: dict[str, Any]) -> None:
+    if output:
+        write_report(df, output, fmt or format_for_path(output), run)
+        err_console.print(f"logaudit: {len(df)} finding(s) → {output}", markup=False)
+        return
+    assert fmt is not None
+    if fmt.binary:
+        fail(f"{fmt.value} is binary: write it to a file with -o FILE.{fmt.value}")
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d) / "report"
+        write_report(df, str(tmp), fmt, run)
+        typer.echo(tmp.read_text(encoding="utf-8"), nl=False)
+
+
+def report_command(
+    paths: list[str] = typer.Argument(  # noqa: B008
+        None, help="Reports to read: files, directories, globs (Parquet, JSONL, CSV or JSON, "
+                   "told by content)."),
+    by: str = typer.Option("category", "--by",
+                           help=f"Group by: {', '.join(BY_CHOICES)}."),
+    service_pattern: str | None = typer.Option(
+        None, "--service-pattern",
+        help="Regex over the path naming the service (first group); default: the directory "
+             "holding the file."),
+    top: int = typer.Option(20, "--top", help="Rows in the summary (0 = all)."),
+    since: str | None = typer.Option(None, "--since", help="From this day/time (UTC)."),
+    until: str | None = typer.Option(None, "--until", help="Up to this day/time (UTC)."),
+    min_severity: str = typer.Option("info", "--min-severity",
+                                     help="Only findings at or above this severity."),
+    diff_paths: tuple[str, str] | None = typer.Option(
+        None, "--diff", metavar="OLD NEW",
+        help="New, fixed and still-present findings of NEW against OLD, by fingerprint."),
+    show_trend: bool = typer.Option(False, "--trend",
+                                    help="Findings per day per category, with a chart."),
+    output: str | None = typer.Option(None, "-o", "--output",
+                                      help="Write the selected findings (with --diff: the new "
+                                           "ones) to FILE; format from the extension."),
+    fmt: ReportFormat | None = typer.Option(None, "--format", "-f",  # noqa: B008
+                                            help="Output format of -o or stdout."),
+) -> None:
+    """Summarize earlier reports: counts, diff between runs, trend over days."""
+    started = datetime.now(timezone.utc)
+    try:
+        filters = Filters(since=parse_bound(since) if since else None,
+                          until=parse_bound(until, end=True) if until else None,
+                          min_severity=min_severity, service_pattern=service_pattern)
+        if output and fmt is None:
+            fmt = format_for_path(output)
+        if diff_paths:
+            if paths:
+                fail("--diff OLD NEW takes its two reports itself; drop the other paths")
+            old, new = load([diff_paths[0]]), load([diff_paths[1]])
+            d = diff(prepare(old.frame, filters, old.run_starts()),
+                     prepare(new.frame, filters, new.run_starts()))
+            to_stdout = not output and fmt not in (None, ReportFormat.TABLE)
+            if not to_stdout:
+                out_console.print(diff_view(d.per_rule, d.totals))
+            if output or to_stdout:
+                rows = collect(d.new_findings.select(list(SCHEMA)))
+                _emit(rows, output, fmt, _run_record([old, new], started, len(rows),
+                                                     _filters_dict(filters, diff=True)))
+            return
+        if not paths:
+            fail("give the reports to read (FILE, DIR or GLOB), or --diff OLD NEW")
+        loaded = load(paths)
+        lf = prepare(loaded.frame, filters, loaded.run_starts())
+        to_stdout = not output and fmt not in (None, ReportFormat.TABLE)
+        if to_stdout:
+            pass  # the findings in --format go to stdout alone, for pipes
+        elif show_trend:
+            out_console.print(trend_view(trend(lf)))
+        else:
+            total = int(collect(lf.select(pl.len())).item())
+            out_console.print(summary_view(summarize(lf, by, top or None), by, total))
+        if output or to_stdout:
+            rows = collect(lf.select(list(SCHEMA)))
+            _emit(rows, output, fmt, _run_record([loaded], started, len(rows),
+                                                 _filters_dict(filters)))
+    except LogauditError as e:
+        fail(str(e))
+    except pl.exceptions.PolarsError as e:
+        fail(f"cannot read the reports ({type(e).__name__}: {str(e).splitlines()[0][:200]})")
+
+
+def _filters_dict(f: Filters, diff: bool = False) -> dict[str, Any]:
+    return {"since": f.since.isoformat() if f.since else None,
+            "until": f.until.isoformat() if f.until else None,
+            "min_severity": f.min_severity, "service_pattern": f.service_pattern,
+            "diff": diff}
