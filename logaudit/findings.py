@@ -270,18 +270,15 @@ def build_findings(
 ) -> list[Finding]:
     """Turn the hits of one line into findings; every hit's value is masked in the context."""
     text = lh.text
-    masked_pieces: list[tuple[int, int, str]] = []
-    for h in lh.hits:
-        if h.secret_end > h.secret_start:
-            masked_pieces.append((h.secret_start, h.secret_end,
-                                  _hit_mask(h, text[h.secret_start:h.secret_end])))
+    masked_pieces = [
+        (h.secret_start, h.secret_end, _hit_mask(h, text[h.secret_start:h.secret_end]))
+        for h in lh.hits if h.secret_end > h.secret_start
+    ]
     if show_secrets:
         context = text.decode("utf-8", "replace")
-        ctx_shift: list[tuple[int, int]] = []
     else:
         parts: list[str] = []
         pos = 0
-        ctx_shift = []
         for s, e, masked in sorted(masked_pieces):
             if s < pos:  # overlapping values (two categories): extend the masked region
                 continue

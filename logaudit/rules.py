@@ -220,6 +220,9 @@ def build_rule(raw: dict[str, Any], src: str) -> Rule:
             if "(?=" in prefilter or "(?!" in prefilter or "(?<" in prefilter:
                 raise RuleError(src, rid, "prefilter must not use lookaround "
                                 "(the hyperscan engine cannot compile it)")
+            if "\\s" in prefilter or "(?s" in prefilter:
+                raise RuleError(src, rid, "prefilter must not match a newline: use [ \\t] "
+                                "instead of \\s (candidates are found line by line)")
     min_entropy = raw.get("min_entropy", 0.0)
     if not isinstance(min_entropy, (int, float)) or isinstance(min_entropy, bool):
         raise RuleError(src, rid, "'min_entropy' must be a number")
@@ -247,7 +250,7 @@ def _prefilter_hits(rule: Rule, text: bytes) -> bool:
     low = text.lower()
     if any(k.lower().encode() in low for k in rule.keywords):
         return True
-    return bool(rule.prefilter) and re.search(rule.prefilter.encode(), text) is not None
+    return bool(rule.prefilter) and re.search(rule.prefilter.encode(), text, re.M) is not None
 
 
 def check_examples(rule: Rule) -> None:
@@ -290,7 +293,8 @@ def builtin_patterns_dir() -> Path:
     for candidate in (here / "patterns", here.parent / "patterns"):
         if candidate.is_dir():
             return candidate
-    raise RuleError(str(here / "patterns"), "-", "built-in rule packs not found; reinstall logaudit")
+    raise RuleError(str(here / "patterns"), "-",
+                    "built-in rule packs not found; reinstall logaudit")
 
 
 def load_builtin_rules() -> list[Rule]:

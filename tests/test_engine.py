@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from logaudit.engine.prefilter import hyperscan_available
-from logaudit.engine.scanner import Engine, all_hits
+from logaudit.engine.scanner import Engine
 from logaudit.rules import build_rule, load_builtin_rules
 from logaudit.sources.chunking import iter_chunks
 
@@ -32,17 +32,14 @@ def scan(engine: Engine, data: bytes, block: int = 8 << 20, read: int | None = N
          max_line: int = 1 << 20, overlap: int = 16 << 10) -> list[tuple[int, int, str, bytes]]:
     """(line, column, rule, value) for every hit."""
     s = engine.stream()
-    out = []
+    groups = []
     for chunk in iter_chunks(io.BytesIO(data), block, max_line, overlap, read):
-        for lh in s.feed(chunk):
-            for h in lh.hits:
-                col = lh.col_base + h.start + 1
-                out.append((h.line, col, h.rule.id, lh.text[h.secret_start:h.secret_end]))
-    for lh in s.finish():
-        for h in lh.hits:
-            out.append((h.line, lh.col_base + h.start + 1, h.rule.id,
-                        lh.text[h.secret_start:h.secret_end]))
-    return sorted(out)
+        groups.extend(s.feed(chunk))
+    groups.extend(s.finish())
+    return sorted(
+        (h.line, lh.col_base + h.start + 1, h.rule.id, lh.text[h.secret_start:h.secret_end])
+        for lh in groups for h in lh.hits
+    )
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -91,9 +88,7 @@ def test_findings_do_not_depend_on_block_size(
 def test_line_longer_than_window_is_scanned_in_windows(backend: str) -> None:
     eng = Engine([_rule()], backend)
     # tokens at every position class: inside windows and straddling the window cuts
-    parts = []
-    for i in range(300):
-        parts.append(b"x" * (37 * i % 101) + b" tok_%08d " % i)
+    parts = [b"x" * (37 * i % 101) + b" tok_%08d " % i for i in range(300)]
     data = b"".join(parts) + b"\nnext tok_last0001\n"
     full = scan(eng, data)
     windowed = scan(eng, data, block=64, read=13, max_line=256, overlap=32)

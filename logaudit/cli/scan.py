@@ -81,11 +81,11 @@ def scan_command(
     result = _run(paths, selection, include, exclude, workers, show_secrets, engine,
                   scan_binary, show_progress)
     run = result.run_record()
-    for e in result.errors:
-        if e.kind == "error":
-            error_line(f"{e.path}: {e.reason}")
+    for err in result.errors:
+        if err.kind == "error":
+            error_line(f"{err.path}: {err.reason}")
         elif not quiet:
-            err_console.print(f"logaudit: skipped {e.path}: {e.reason}", markup=False,
+            err_console.print(f"logaudit: skipped {err.path}: {err.reason}", markup=False,
                               style="dim")
     df = result.findings
     code = exit_code(result, fail_on)

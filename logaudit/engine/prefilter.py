@@ -15,7 +15,8 @@ from typing import Any, Protocol
 
 @dataclass(frozen=True)
 class Pattern:
-    """One prefilter pattern: a case-insensitive literal keyword or a regex (no newline inside)."""
+    """One prefilter pattern: a case-insensitive literal keyword, or a regex compiled in
+    multi-line mode (``^`` matches at each line start) that must not match across a newline."""
 
     text: str
     literal: bool
@@ -50,7 +51,7 @@ class AhoCorasickPrefilter:
         if self._has_words:
             self._automaton.make_automaton()
         self._regexes = [
-            (i, re.compile(p.text.encode())) for i, p in enumerate(patterns) if not p.literal
+            (i, re.compile(p.text.encode(), re.M)) for i, p in enumerate(patterns) if not p.literal
         ]
 
     def scan(self, data: bytes) -> list[tuple[int, int]]:
@@ -80,7 +81,7 @@ class HyperscanPrefilter:
         self._db: Any = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
         exprs = [_hs_literal(p.text) if p.literal else p.text.encode() for p in patterns]
         flags = [
-            hyperscan.HS_FLAG_CASELESS if p.literal else 0
+            hyperscan.HS_FLAG_CASELESS if p.literal else hyperscan.HS_FLAG_MULTILINE
             for p in patterns
         ]
         self._empty = not exprs

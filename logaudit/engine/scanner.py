@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from logaudit.engine.model import BlockDetector, Hit, LineHits
 from logaudit.engine.prefilter import Pattern, Prefilter, make_prefilter
+from logaudit.errors import RuleError
 from logaudit.rules import Category, Rule
 from logaudit.sources.chunking import Chunk
 
@@ -72,7 +73,21 @@ class Engine:
             pid = self._add(patterns, targets, seen, Pattern(det_kw.lower(), True), -1)
             self._detector_pattern_ids.add(pid)
         self._targets = [tuple(t) for t in targets]
-        self.prefilter: Prefilter = make_prefilter(patterns, backend)
+        try:
+            self.prefilter: Prefilter = make_prefilter(patterns, backend)
+        except Exception as e:  # hyperscan.error: name the rule whose pattern it refused
+            if not patterns or backend == "pyahocorasick":
+                raise
+            for pid, pattern in enumerate(patterns):
+                try:
+                    make_prefilter([pattern], backend)
+                except Exception as inner:
+                    owner = [self.line_rules[i] for i in targets[pid] if i >= 0]
+                    raise RuleError(owner[0].source if owner else "-",
+                                    owner[0].id if owner else "-",
+                                    f"the {backend} engine cannot compile pattern "
+                                    f"{pattern.text!r}: {inner}") from None
+            raise RuleError("-", "-", f"the {backend} engine failed: {e}") from None
 
     @staticmethod
     def _add(
