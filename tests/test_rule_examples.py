@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from logaudit.engine.scanner import Engine, all_hits, scan_bytes
 from logaudit.engine.prefilter import hyperscan_available
+from logaudit.engine.scanner import Engine, all_hits, scan_bytes
 from logaudit.rules import load_builtin_rules
 
 RULES = [r for r in load_builtin_rules() if not r.detector]
