@@ -58,6 +58,8 @@ var x=a.cells[i].dataset.sort||a.cells[i].textContent,y=b.cells[i].dataset.sort|
 b.cells[i].textContent;var nx=parseFloat(x),ny=parseFloat(y);
 var r=(!isNaN(nx)&&!isNaN(ny))?nx-ny:x.localeCompare(y);return asc?r:-r;});
 rows.forEach(function(r){tb.appendChild(r);});});});
+var h=decodeURIComponent(location.hash.slice(1));if(h.indexOf('q=')===0){q.value=h.slice(2);}
+apply();t.setAttribute('data-ready','1');
 })();
 """
 
