@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ import polars as pl
 from logaudit import __version__
 from logaudit.engine.prefilter import engine_name
 from logaudit.findings import load_key
+from logaudit.logs import event
 from logaudit.reports.frame import to_frame
 from logaudit.rules import RuleSelection, select_rules
 from logaudit.runner import Counters, ProgressFn, ScanOptions, default_workers, run
@@ -84,10 +86,16 @@ def scan(
         show_secrets=show_secrets, block_size=block_size, scan_binary=scan_binary,
     )
     started = datetime.now(timezone.utc)
+    engine = engine_name(backend)
+    event("scan.start", opts.run_id, paths=len(paths), rules=len(selected), engine=engine,
+          workers=workers or default_workers())
     items = discover([str(p) for p in paths], include, exclude)
     findings, errors, counters = run(items, opts, workers or default_workers(), progress)
+    for err in errors:
+        event("input." + err.kind, opts.run_id, logging.WARNING, path=err.path, reason=err.reason)
+    event("scan.end", opts.run_id, **counters.as_dict())
     return ScanResult(
         findings=to_frame(findings), errors=errors, counters=counters, run_id=opts.run_id,
         started=started, finished=datetime.now(timezone.utc),
-        engine=engine_name(backend), rules=len(selected),
+        engine=engine, rules=len(selected),
     )

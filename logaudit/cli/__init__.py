@@ -58,15 +58,17 @@ def main() -> None:
     except LogauditError as e:
         error_line(str(e))
         sys.exit(EXIT_INCOMPLETE)
-    except Exception as e:  # click usage errors and anything unexpected
-        import click
-
-        if isinstance(e, click.ClickException):
-            e.show()
-            sys.exit(e.exit_code)
-        if isinstance(e, click.exceptions.Abort):
-            error_line("aborted")
-            sys.exit(EXIT_INTERRUPTED)
+    except typer.Abort:
+        error_line("aborted")
+        sys.exit(EXIT_INTERRUPTED)
+    except typer.TyperException as e:  # usage errors: typer prints them with the usage line
+        show = getattr(e, "show", None)
+        if callable(show):
+            show()
+        else:
+            error_line(str(e))
+        sys.exit(int(getattr(e, "exit_code", EXIT_USAGE)))
+    except Exception as e:  # anything unexpected
         if debug:
             traceback.print_exc()
         # NOTE: only the exception type by default; a message could quote input bytes.

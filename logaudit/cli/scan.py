@@ -18,6 +18,7 @@ from logaudit.cli.console import (
     stderr_is_tty,
 )
 from logaudit.errors import ConfigError
+from logaudit.logs import configure as configure_logging
 from logaudit.reports.frame import SEVERITY_ORDER
 from logaudit.reports.summary import one_line, severity_at_least
 from logaudit.reports.table import render
@@ -62,8 +63,17 @@ def scan_command(
     show_secrets: bool = typer.Option(False, "--show-secrets",
                                       help="Show raw secret values (never the default)."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks of internal errors."),
+    log_file: str | None = typer.Option(None, "--log-file",
+                                        help="Append logaudit's own structured log to FILE."),
+    log_format: str = typer.Option("text", "--log-format", help="Log format: text or json."),
 ) -> None:
     """Scan logs for secrets, PII and verbose errors."""
+    if log_format not in ("text", "json"):
+        fail(f"--log-format: expected text or json, not {log_format!r}")
+    try:
+        configure_logging(log_file, log_format, "debug" if debug else "info")
+    except OSError as e:
+        fail(f"{log_file}: cannot open the log file ({e.strerror})")
     if fail_on not in SEVERITY_ORDER:
         fail(f"--fail-on: unknown severity {fail_on!r}; expected one of "
              + ", ".join(SEVERITY_ORDER))
