@@ -69,6 +69,8 @@ def detect(path: Path) -> InputKind | None:
     if head.startswith(b"PAR1"):
         return InputKind.PARQUET
     text = head.decode("utf-8", "replace").lstrip("\ufeff \t\r\n")
+    if not text:  # a JSON Lines report of a clean scan is empty
+        return InputKind.JSONL
     if text.startswith("{"):
         first = text.split("\n", 1)[0].strip()
         try:
@@ -165,6 +167,8 @@ def scan_one(path: Path, kind: InputKind) -> tuple[pl.LazyFrame, dict[str, Any] 
             run = json.loads(meta[RUN_KEY]) if RUN_KEY in meta else None
         except (OSError, ValueError, pl.exceptions.PolarsError):
             run = None
+    elif kind is InputKind.JSONL and path.stat().st_size == 0:
+        lf = pl.DataFrame(schema=TEXT_SCHEMA).lazy()
     elif kind is InputKind.JSONL:
         lf = pl.scan_ndjson(path, schema=TEXT_SCHEMA, ignore_errors=True)
     elif kind is InputKind.CSV:
