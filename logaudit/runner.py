@@ -1,23 +1,42 @@
 """Runs sources × engine over inputs (in-process or on a process pool); collects findings,
-per-input errors and counters. The unit of work is a picklable :class:`Task`."""
+per-input errors and counters.
+
+The unit of work is a picklable :class:`Task`: an input, optionally narrowed to a byte range of
+a large plain file or to one archive member. A large plain file is cut into ranges of about
+``split_size`` bytes whatever the worker count. A range owns the lines that *start* inside it;
+it finds its first line by looking for the newline before it, and reads past its end to finish
+its last line, so no pre-pass over the file is needed. Line numbers are local to the range, and
+each range returns how many lines it owns: the merge adds the counts of the preceding ranges
+(``chunking`` counts newlines per chunk anyway, so this costs nothing extra).
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import signal
 import time
-import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from logaudit.engine.blocks import DETECTORS
-from logaudit.engine.scanner import Engine
+from logaudit.engine.scanner import Engine, StreamScan
 from logaudit.findings import Finding, build_findings
 from logaudit.rules import Rule
-from logaudit.sources.chunking import DEFAULT_BLOCK, DEFAULT_MAX_LINE, iter_chunks
-from logaudit.sources.interface import InputError, InputRef
-from logaudit.sources.openers import decompress, detect_codec, looks_binary, open_raw, peek
+from logaudit.sources.archives import Walk, is_tar, is_zip, walk_stream
+from logaudit.sources.chunking import DEFAULT_BLOCK, DEFAULT_MAX_LINE, Chunk, iter_chunks
+from logaudit.sources.interface import InputError, InputRef, StreamError
+from logaudit.sources.limits import Budget, Limits
+from logaudit.sources.openers import SNIFF_BYTES, Stream, binary_kind, detect_codec, open_raw
+
+DEFAULT_SPLIT = 64 << 20
+# Decoded streams are read in pieces of this size: a decoder error loses at most one piece.
+READ_SIZE = 1 << 20
+# How far a range reads past its end so a multi-line block (traceback) that starts inside it
+# can be completed; blocks that start past the end belong to the next range.
+BLOCK_TAIL = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -32,24 +51,39 @@ class ScanOptions:
     block_size: int = DEFAULT_BLOCK
     max_line: int = DEFAULT_MAX_LINE
     scan_binary: bool = False
+    limits: Limits = field(default_factory=Limits)
+    split_size: int = DEFAULT_SPLIT
 
 
 @dataclass(frozen=True)
 class Task:
-    """One unit of work: an input (later also a byte range or an archive member)."""
+    """One unit of work: an input, or one byte range of it, or one archive member of it.
+
+    ``part``/``parts`` number the ranges of a split file; ``end`` is None for the last range
+    (read to the end, so a file that grows is read as far as it goes).
+    """
 
     ref: InputRef
+    start: int = 0
+    end: int | None = None
+    member: str | None = None
+    part: int = 0
+    parts: int = 1
 
 
 @dataclass
 class TaskResult:
-    """What one task produced."""
+    """What one task produced. ``lines`` is the number of lines a range owns."""
 
     path: str
     findings: list[Finding] = field(default_factory=list)
     errors: list[InputError] = field(default_factory=list)
     bytes_scanned: int = 0
     inputs_scanned: int = 0
+    members_scanned: int = 0
+    lines: int = 0
+    part: int = 0
+    parts: int = 1
 
 
 @dataclass
@@ -69,13 +103,16 @@ class Counters:
 
 
 ProgressFn = Callable[[str, TaskResult | None, int], None]
-"""Called as ``progress(event, result, total_inputs)``; events: ``start``, ``done``."""
+"""Called as ``progress(event, result, total_tasks)``; events: ``start`` (result None) once the
+tasks are planned, then ``done`` per finished task (``result.bytes_scanned`` for bytes)."""
 
-_ENGINES: dict[int, Engine] = {}
+_ENGINES: dict[tuple[tuple[str, ...], str], Engine] = {}
 
 
 def _engine_for(opts: ScanOptions) -> Engine:
-    key = id(opts.rules)
+    # Keyed by rule ids, not object identity, so pool workers forked after the parent built
+    # the engine reuse it instead of compiling the rules again.
+    key = (tuple(r.id for r in opts.rules), opts.backend)
     eng = _ENGINES.get(key)
     if eng is None:
         _ENGINES.clear()
@@ -83,73 +120,242 @@ def _engine_for(opts: ScanOptions) -> Engine:
     return eng
 
 
-def _human(n: int) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n:.1f} {unit}" if unit != "B" else f"{n} B"
-        n /= 1000  # type: ignore[assignment]
-    return f"{n} B"
+def _emit(lines: list, path: str, opts: ScanOptions, out: list[Finding]) -> None:  # type: ignore[type-arg]
+    for lh in lines:
+        out.extend(build_findings(lh, path, opts.run_id, opts.key, opts.show_secrets))
 
 
-def scan_stream(
-    stream: BinaryIO, path: str, opts: ScanOptions, engine: Engine, result: TaskResult
-) -> None:
-    """Scan one decoded byte stream into ``result``; a read error keeps what was found so far."""
+def scan_text(stream: BinaryIO | Stream, path: str, opts: ScanOptions, engine: Engine,
+              result: TaskResult) -> None:
+    """Scan one decoded text stream into ``result``.
+
+    A :class:`StreamError` propagates after the findings made so far are kept.
+    """
     scan = engine.stream()
     done = 0
+    reader = _StopOnError(stream)
     try:
-        for chunk in iter_chunks(stream, opts.block_size, opts.max_line):
-            for lh in scan.feed(chunk):
-                result.findings.extend(
-                    build_findings(lh, path, opts.run_id, opts.key, opts.show_secrets))
+        for chunk in iter_chunks(cast(BinaryIO, reader), opts.block_size, opts.max_line,
+                                 read_size=READ_SIZE):
+            _emit(scan.feed(chunk), path, opts, result.findings)
             done = chunk.offset + len(chunk.data)
-    except (EOFError, zlib.error, OSError, ValueError, RuntimeError) as e:
-        reason = _read_error_reason(e, done)
-        result.errors.append(InputError(path, reason))
     finally:
-        for lh in scan.finish():
-            result.findings.extend(
-                build_findings(lh, path, opts.run_id, opts.key, opts.show_secrets))
+        _emit(scan.finish(), path, opts, result.findings)
         result.bytes_scanned += done
+        result.members_scanned += 1
+    if reader.error is not None:
+        raise reader.error
 
 
-def _read_error_reason(e: BaseException, done: int) -> str:
-    where = f"after {_human(done)}"
-    if isinstance(e, EOFError):
-        return f"truncated compressed stream {where}; findings before that point are kept"
-    if isinstance(e, OSError) and e.strerror:
-        return f"read error {where}: {e.strerror}"
-    return f"corrupt data {where}: {e}"
+class _StopOnError:
+    """Ends the stream at a read error (kept in ``error``), so the chunker still hands over
+    the whole lines it holds and their findings are kept."""
+
+    def __init__(self, stream: BinaryIO | Stream) -> None:
+        self._stream = stream
+        self.error: StreamError | None = None
+
+    def read(self, n: int = -1) -> bytes:
+        if self.error is not None:
+            return b""
+        try:
+            return self._stream.read(n)
+        except StreamError as e:
+            self.error = e
+            return b""
 
 
 def run_task(task: Task, opts: ScanOptions) -> TaskResult:
     """Scan one task in this process."""
+    if task.parts > 1:
+        return _run_range(task, opts)
     ref = task.ref
     result = TaskResult(ref.path)
     engine = _engine_for(opts)
+    budget = Budget(opts.limits, ref.path)
     try:
-        raw = open_raw(ref)
+        stream, closer = open_raw(ref, budget)
     except OSError as e:
-        result.errors.append(InputError(ref.path, f"cannot open: {e.strerror}; "
-                                        "check that it exists and is readable"))
+        result.errors.append(_open_error(ref.path, e))
         return result
-    with raw:
-        try:
-            head = peek(raw)
-            codec = detect_codec(head)
-            stream = decompress(raw, codec) if codec else raw
-            if codec:
-                head = peek(stream)
-        except (EOFError, zlib.error, OSError, ValueError) as e:
-            result.errors.append(InputError(ref.path, _read_error_reason(e, 0)))
-            return result
-        if looks_binary(head) and not opts.scan_binary:
-            result.errors.append(InputError(ref.path, "binary data (NUL bytes), not a log; "
-                                            "use --scan-binary to scan it anyway", "skipped"))
-            return result
-        scan_stream(stream, ref.path, opts, engine, result)
-        result.inputs_scanned += 1
+    walk = Walk(budget, lambda p, s: scan_text(s, p, opts, engine, result),
+                opts.scan_binary, task.member)
+    try:
+        walk_stream(stream, walk)
+    except StreamError as e:
+        walk.errors.append(InputError(e.path, e.reason))
+    finally:
+        if closer is not None:
+            closer.close()
+    result.errors.extend(walk.errors)
+    result.inputs_scanned = 1
     return result
+
+
+def _open_error(path: str, e: OSError) -> InputError:
+    if isinstance(e, FileNotFoundError):
+        return InputError(path, "vanished before it was read (rotated or deleted)", "skipped")
+    return InputError(path, f"cannot open: {e.strerror}; check that it is readable")
+
+
+# ---------------------------------------------------------------- byte ranges
+
+
+class _RangeReader:
+    """Reads ``limit`` bytes of ``f`` (None: to the end), then on to the next newline."""
+
+    def __init__(self, f: BinaryIO, limit: int | None) -> None:
+        self._f = f
+        self._left = limit
+        self._done = False
+        self._last = b"\n"
+
+    def read(self, n: int = -1) -> bytes:
+        if self._done:
+            return b""
+        if self._left is None or self._left > 0:
+            want = n if self._left is None else min(n, self._left)
+            data = self._f.read(want)
+            if not data:
+                self._done = True
+                return b""
+            if self._left is not None:
+                self._left -= len(data)
+            self._last = data[-1:]
+            return data
+        if self._last == b"\n":
+            self._done = True
+            return b""
+        piece = self._f.read(min(n, 1 << 16))
+        i = piece.find(b"\n")
+        if i >= 0:
+            self._f.seek(i + 1 - len(piece), os.SEEK_CUR)
+            piece = piece[: i + 1]
+            self._done = True
+        elif not piece:
+            self._done = True
+        self._last = piece[-1:]
+        return piece
+
+
+def _first_line_start(f: BinaryIO, start: int, end: int | None) -> int | None:
+    """Offset of the first line starting in ``[start, end)``, or None if none does."""
+    if start == 0:
+        return 0
+    f.seek(start - 1)
+    pos = start - 1
+    while end is None or pos < end - 1:
+        n = 1 << 20 if end is None else min(1 << 20, end - 1 - pos)
+        piece = f.read(n)
+        if not piece:
+            return None
+        i = piece.find(b"\n")
+        if i >= 0:
+            return pos + i + 1
+        pos += len(piece)
+    return None
+
+
+def _run_range(task: Task, opts: ScanOptions) -> TaskResult:
+    ref = task.ref
+    assert ref.fs_path is not None
+    result = TaskResult(ref.path, part=task.part, parts=task.parts)
+    result.inputs_scanned = int(task.part == 0)
+    engine = _engine_for(opts)
+    try:
+        f = open(ref.fs_path, "rb", buffering=0)
+    except OSError as e:
+        if task.part == 0:
+            result.errors.append(_open_error(ref.path, e))
+        return result
+    with f:
+        try:
+            begin = _first_line_start(f, task.start, task.end)
+            if begin is None:
+                return result
+            f.seek(begin)
+            limit = None if task.end is None else task.end - begin
+            scan = engine.stream()
+            owned: list = []  # type: ignore[type-arg]
+            lines = 0
+            done = 0
+            for chunk in iter_chunks(_RangeReader(f, limit), opts.block_size,  # type: ignore[arg-type]
+                                     opts.max_line):
+                owned.extend(scan.feed(chunk))
+                lines = chunk.first_line - 1 + chunk.data.count(b"\n")
+                done = chunk.offset + len(chunk.data)
+            if engine.block_rules and task.end is not None:
+                owned.extend(_block_tail(f, scan, lines, done))
+            owned.extend(scan.finish())
+        except OSError as e:
+            result.errors.append(InputError(ref.path, f"read error in bytes {task.start}-"
+                                            f"{task.end}: {e.strerror}"))
+            return result
+    _emit([lh for lh in owned if lh.line <= lines], ref.path, opts, result.findings)
+    result.lines = lines
+    result.bytes_scanned = done
+    return result
+
+
+def _block_tail(f: BinaryIO, scan: StreamScan, lines: int, offset: int) -> list:  # type: ignore[type-arg]
+    """Feed the lines after a range's end so a block that started inside it can finish."""
+    tail = f.read(BLOCK_TAIL)
+    cut = tail.rfind(b"\n")
+    if cut < 0:
+        return []
+    data = tail[: cut + 1]
+    return scan.feed(Chunk(data, lines + 1, 0, len(data), offset))
+
+
+def _merge_parts(parts: list[TaskResult]) -> TaskResult:
+    """One result for a split file: shift each range's line numbers by the lines before it."""
+    parts.sort(key=lambda r: r.part)
+    merged = TaskResult(parts[0].path)
+    offset = 0
+    blocks: dict[str, list[tuple[int, int]]] = {}
+    for p in parts:
+        for f in p.findings:
+            line, end_line = f.line + offset, f.end_line + offset
+            if end_line > line or f.end_line > f.line:
+                spans = blocks.setdefault(f.rule_id, [])
+                # A block found whole by the previous range (through its tail) wins over the
+                # fragment of it that this range saw.
+                if any(s <= line <= e for s, e in spans):
+                    continue
+                spans.append((line, end_line))
+            merged.findings.append(dataclasses.replace(f, line=line, end_line=end_line)
+                                   if offset else f)
+        merged.errors.extend(p.errors)
+        merged.bytes_scanned += p.bytes_scanned
+        merged.inputs_scanned += p.inputs_scanned
+        merged.members_scanned = 1
+        offset += p.lines
+    return merged
+
+
+def plan(ref: InputRef, opts: ScanOptions) -> list[Task]:
+    """The tasks for one input: several byte ranges for a large plain text file, else one."""
+    size = ref.size or 0
+    if ref.fs_path is None or size < 2 * opts.split_size or not _plain_text(ref.fs_path, opts):
+        return [Task(ref)]
+    n = -(-size // opts.split_size)
+    step = -(-size // n)
+    return [Task(ref, i * step, None if i == n - 1 else (i + 1) * step, part=i, parts=n)
+            for i in range(n)]
+
+
+def _plain_text(path: str, opts: ScanOptions) -> bool:
+    try:
+        with open(path, "rb") as f:
+            head = f.read(SNIFF_BYTES)
+    except OSError:
+        return False
+    if detect_codec(head) or is_tar(head) or is_zip(head):
+        return False
+    return opts.scan_binary or binary_kind(head) is None
+
+
+# ---------------------------------------------------------------- running
 
 
 _WORKER_OPTS: ScanOptions | None = None
@@ -157,6 +363,8 @@ _WORKER_OPTS: ScanOptions | None = None
 
 def _init_worker(opts: ScanOptions) -> None:
     global _WORKER_OPTS
+    # Ctrl-C is the parent's to handle: it stops the pool and ends the workers.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _WORKER_OPTS = opts
 
 
@@ -171,7 +379,11 @@ def run(
     workers: int = 1,
     progress: ProgressFn | None = None,
 ) -> tuple[list[Finding], list[InputError], Counters]:
-    """Scan every input; return findings (deterministic order), errors and counters."""
+    """Scan every input; return findings (deterministic order), errors and counters.
+
+    The result does not depend on ``workers``. ``KeyboardInterrupt`` stops the workers and
+    propagates; nothing partial is returned.
+    """
     started = time.monotonic()
     counters = Counters()
     findings: list[Finding] = []
@@ -181,42 +393,77 @@ def run(
         if isinstance(item, InputError):
             errors.append(item)
         else:
-            tasks.append(Task(item))
+            tasks.extend(plan(item, opts))
     total = len(tasks)
-    for res in _results(tasks, opts, workers):
+    if progress:
+        progress("start", None, total)
+    pending_parts: dict[str, list[TaskResult]] = {}
+
+    def collect(res: TaskResult) -> None:
+        if progress:
+            progress("done", res, total)
+        if res.parts > 1:
+            got = pending_parts.setdefault(res.path, [])
+            got.append(res)
+            if len(got) < res.parts:
+                return
+            res = _merge_parts(pending_parts.pop(res.path))
         findings.extend(res.findings)
         errors.extend(res.errors)
         counters.bytes_scanned += res.bytes_scanned
         counters.inputs_scanned += res.inputs_scanned
-        if progress:
-            progress("done", res, total)
+
+    _execute(tasks, opts, workers, collect)
     counters.inputs_skipped = sum(e.kind == "skipped" for e in errors)
     counters.inputs_failed = len({e.path for e in errors if e.kind == "error"})
-    findings.sort(key=lambda f: (f.path, f.line, f.column, f.rule_id))
+    findings.sort(key=lambda f: (f.path, f.line, f.column, f.rule_id, f.fingerprint))
     errors.sort(key=lambda e: (e.path, e.reason))
     counters.findings = len(findings)
     counters.seconds = round(time.monotonic() - started, 3)
     return findings, errors, counters
 
 
-def _results(tasks: list[Task], opts: ScanOptions, workers: int) -> Iterator[TaskResult]:
-    if workers <= 1 or len(tasks) <= 1:
-        for t in tasks:
-            yield run_task(t, opts)
+def _execute(tasks: list[Task], opts: ScanOptions, workers: int,
+             collect: Callable[[TaskResult], None]) -> None:
+    # Standard input can only be read here; run it first, in this process.
+    local = [t for t in tasks if t.ref.fs_path is None]
+    remote = [t for t in tasks if t.ref.fs_path is not None]
+    if workers <= 1 or len(remote) <= 1:
+        local, remote = tasks, []
+    for t in local:
+        collect(run_task(t, opts))
+    if not remote:
         return
-    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
-                             initargs=(opts,)) as pool:
+    _engine_for(opts)  # built once here; forked workers inherit it
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(remote)),
+                               initializer=_init_worker, initargs=(opts,))
+    try:
         pending: set[Future[TaskResult]] = set()
-        it = iter(tasks)
-        limit = workers * 4  # bounded in-flight work (backpressure)
-        for t in it:
+        limit = workers * 2  # bounded in-flight work (backpressure)
+        for t in remote:
             pending.add(pool.submit(_run_in_worker, t))
-            if len(pending) >= limit:
+            while len(pending) >= limit:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for f in done:
-                    yield f.result()
-        for f in pending:
-            yield f.result()
+                for fut in done:
+                    collect(fut.result())
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                collect(fut.result())
+    except BaseException:
+        _stop_workers(pool)
+        raise
+    pool.shutdown(wait=True)
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    # Workers ignore SIGINT and may be deep in a large file: end them now rather than wait.
+    procs = list(getattr(pool, "_processes", {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        p.join(timeout=5)
 
 
 def default_workers() -> int:

@@ -1,4 +1,5 @@
-"""What sources hand to the runner: inputs to read, and inputs that could not be read."""
+"""What sources hand to the runner: inputs to read, inputs that could not be read, and the
+errors a stream raises while it is read."""
 
 from __future__ import annotations
 
@@ -25,3 +26,29 @@ class InputError:
     path: str
     reason: str
     kind: str = "error"
+
+
+class StreamError(Exception):
+    """A stream could not be read to its end (truncated, corrupt, unsupported).
+
+    ``path`` names the input or archive member whose stream broke; ``level`` is the nesting
+    level of the layer that broke (0 = the file itself, +1 per codec or archive layer), so an
+    archive knows whether its own stream broke (stop) or only one member's (go on).
+    """
+
+    def __init__(self, path: str, reason: str, level: int = 0) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+        self.level = level
+
+
+def human_bytes(n: float) -> str:
+    """``12.3 MB`` style size (decimal units), as used in reasons."""
+    if n < 1000:
+        return f"{int(n)} B"
+    for unit in ("KB", "MB", "GB", "TB"):
+        n /= 1000
+        if n < 1000 or unit == "TB":
+            break
+    return f"{n:.1f} {unit}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import os
 import stat
@@ -45,7 +46,8 @@ def discover(
             yield InputError(p, "no such file or directory")
             continue
         except OSError as e:
-            yield InputError(p, f"cannot access: {e.strerror}")
+            reason = "symlink loop" if e.errno == errno.ELOOP else f"cannot access: {e.strerror}"
+            yield InputError(p, reason)
             continue
         if stat.S_ISDIR(st.st_mode):
             yield from _walk_dir(p, include, exclude, follow_symlinks, seen_dirs, seen_files)
@@ -109,7 +111,10 @@ def _walk_dir(
                     yield InputError(full, "dangling symlink", kind="skipped")
                 continue  # vanished while walking
             except OSError as e:
-                yield InputError(full, f"cannot access: {e.strerror}")
+                if e.errno == errno.ELOOP:
+                    yield InputError(full, "symlink loop", kind="skipped")
+                else:
+                    yield InputError(full, f"cannot access: {e.strerror}")
                 continue
             if stat.S_ISDIR(est.st_mode):
                 if exclude and _matches(full, exclude):
