@@ -18,9 +18,17 @@ from logaudit.findings import load_key
 from logaudit.logs import event
 from logaudit.reports.frame import to_frame
 from logaudit.rules import RuleSelection, select_rules
-from logaudit.runner import Counters, ProgressFn, ScanOptions, default_workers, run
+from logaudit.runner import (
+    DEFAULT_SPLIT,
+    Counters,
+    ProgressFn,
+    ScanOptions,
+    default_workers,
+    run,
+)
 from logaudit.sources.chunking import DEFAULT_BLOCK
 from logaudit.sources.interface import InputError
+from logaudit.sources.limits import Limits
 from logaudit.sources.walk import discover
 
 
@@ -73,17 +81,22 @@ def scan(
     key: bytes | None = None,
     run_id: str | None = None,
     progress: ProgressFn | None = None,
+    limits: Limits | None = None,
+    split_size: int = DEFAULT_SPLIT,
 ) -> ScanResult:
     """Scan files, directories (recursively) or ``-`` (stdin) and return the findings.
 
     Raises :class:`logaudit.errors.ConfigError` (e.g. a bad rule file) before reading anything.
     Inputs that cannot be read do not raise: they are listed in ``ScanResult.errors``.
+    ``limits`` guards against hostile archives; ``split_size`` is the byte-range size a large
+    plain file is cut into for the workers (the findings do not depend on it).
     """
     selected = select_rules(rules or RuleSelection())
     opts = ScanOptions(
         rules=tuple(selected), run_id=run_id or new_run_id(),
         key=key if key is not None else load_key(), backend=backend,
         show_secrets=show_secrets, block_size=block_size, scan_binary=scan_binary,
+        limits=limits or Limits(), split_size=split_size,
     )
     started = datetime.now(timezone.utc)
     engine = engine_name(backend)
