@@ -25,6 +25,7 @@ from logaudit.reports.table import render
 from logaudit.reports.writers import ReportFormat, format_for_path, write_report
 from logaudit.rules import PACKS, RuleSelection
 from logaudit.runner import TaskResult
+from logaudit.sources.limits import Limits, parse_size
 
 
 def exit_code(result: ScanResult, fail_on: str) -> int:
@@ -57,6 +58,14 @@ def scan_command(
     engine: str = typer.Option("auto", "--engine",
                                help="Prefilter: auto, hyperscan or pyahocorasick."),
     scan_binary: bool = typer.Option(False, "--scan-binary", help="Scan binary files as text."),
+    max_decompressed: str = typer.Option("64G", "--max-decompressed",
+                                         help="Per input: most bytes decompressed (0 = none)."),
+    max_ratio: float = typer.Option(1000.0, "--max-ratio",
+                                    help="Per input: highest decompression ratio (0 = no limit)."),
+    max_members: int = typer.Option(100_000, "--max-members",
+                                    help="Per input: most archive members (0 = no limit)."),
+    max_depth: int = typer.Option(8, "--max-depth",
+                                  help="Most nested archive/codec levels (0 = no limit)."),
     max_rows: int = typer.Option(50, "--max-rows", help="Findings shown in the terminal report."),
     quiet: bool = typer.Option(False, "--quiet", "-q",
                                help="Nothing on a clean run; one summary line on findings."),
@@ -88,8 +97,12 @@ def scan_command(
         categories=tuple(category), min_severity=min_severity, pack=pack,
     )
     show_progress = not quiet and stderr_is_tty()
+    try:
+        limits = Limits(parse_size(max_decompressed), max_ratio, max_members, max_depth)
+    except ValueError as e:
+        fail(f"--max-decompressed: {e}")
     result = _run(paths, selection, include, exclude, workers, show_secrets, engine,
-                  scan_binary, show_progress)
+                  scan_binary, show_progress, limits)
     run = result.run_record()
     for err in result.errors:
         if err.kind == "error":
@@ -131,11 +144,12 @@ def _run(
     engine: str,
     scan_binary: bool,
     show_progress: bool,
+    limits: Limits | None = None,
 ) -> ScanResult:
     if not show_progress:
         return scan(paths, rules=selection, include=include, exclude=exclude,
                     workers=workers or None, show_secrets=show_secrets, backend=engine,
-                    scan_binary=scan_binary)
+                    scan_binary=scan_binary, limits=limits)
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -159,9 +173,9 @@ def _run(
                 state["bytes"] += res.bytes_scanned
                 state["found"] += len(res.findings)
             elapsed = bar.tasks[0].elapsed or 1e-9
-            bar.update(task, total=total, advance=1, mb=state["bytes"] / 1e6,
+            bar.update(task, total=total, advance=int(event == "done"), mb=state["bytes"] / 1e6,
                        mbs=state["bytes"] / 1e6 / elapsed, found=state["found"])
 
         return scan(paths, rules=selection, include=include, exclude=exclude,
                     workers=workers or None, show_secrets=show_secrets, backend=engine,
-                    scan_binary=scan_binary, progress=on_progress)
+                    scan_binary=scan_binary, progress=on_progress, limits=limits)

@@ -70,3 +70,20 @@ class Budget:
         if self.limits.max_depth and level > self.limits.max_depth:
             raise LimitExceeded(self.path, f"limit: nested deeper than {self.limits.max_depth} "
                                 f"levels (--max-depth) at {where}; not scanned")
+
+
+_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def parse_size(text: str) -> int:
+    """``"512M"``, ``"64G"``, ``"1000"`` → bytes (binary units; a trailing ``B``/``iB`` is ok)."""
+    t = text.strip().upper().removesuffix("IB").removesuffix("B")
+    unit = t[-1:] if t[-1:] in _UNITS else ""
+    number = t[: len(t) - len(unit)]
+    try:
+        value = float(number)
+    except ValueError:
+        raise ValueError(f"not a size: {text!r} (expected e.g. 512M, 64G)") from None
+    if value < 0:
+        raise ValueError(f"not a size: {text!r} (negative)")
+    return int(value * _UNITS[unit])
