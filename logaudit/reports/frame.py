@@ -62,3 +62,20 @@ def event_time_expr(run_starts: dict[str, datetime] | None = None) -> pl.Expr:
 def day_expr(run_starts: dict[str, datetime] | None = None) -> pl.Expr:
     """The UTC day of a finding (see :func:`event_time_expr`) as ``YYYY-MM-DD`` text."""
     return event_time_expr(run_starts).dt.strftime("%Y-%m-%d").fill_null("unknown")
+
+
+def with_event_time(
+    lf: pl.LazyFrame, run_starts: dict[str, datetime] | None = None
+) -> pl.LazyFrame:
+    """Add ``event_time`` (see :func:`event_time_expr`) to a lazy frame, streaming-friendly.
+
+    NOTE: the run records are joined as a small table rather than mapped with
+    ``replace_strict``, which the streaming engine does not run in bounded memory.
+    """
+    if not run_starts:
+        return lf.with_columns(event_time=event_time_expr())
+    runs = pl.LazyFrame({"run_id": list(run_starts), "_run_started": list(run_starts.values())},
+                        schema={"run_id": pl.String(), "_run_started": pl.Datetime("us", "UTC")})
+    return lf.join(runs, on="run_id", how="left", maintain_order="left").with_columns(
+        event_time=pl.coalesce(pl.col("timestamp"), pl.col("_run_started"), run_start_expr())
+    ).drop("_run_started")

@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 import polars as pl
 
 from logaudit.errors import ConfigError
-from logaudit.reports.frame import CATEGORY_ORDER, SEVERITY_ORDER, event_time_expr
+from logaudit.reports.frame import CATEGORY_ORDER, SEVERITY_ORDER, with_event_time
 
 BY_CHOICES = ("category", "rule", "severity", "path", "day", "service")
 _BY_COLUMN = {"rule": "rule_id"}
@@ -73,7 +73,7 @@ def prepare(lf: pl.LazyFrame, f: Filters,
     if f.min_severity not in SEVERITY_ORDER:
         raise ConfigError(f"--min-severity: unknown severity {f.min_severity!r}; expected one "
                           "of " + ", ".join(SEVERITY_ORDER))
-    out = lf.with_columns(event_time=event_time_expr(run_starts)).with_columns(
+    out = with_event_time(lf, run_starts).with_columns(
         day=pl.col("event_time").dt.strftime("%Y-%m-%d").fill_null("unknown"),
         service=service_expr(f.service_pattern),
     )
