@@ -1,0 +1,287 @@
+"""Codecs, tar/zip members, nesting, corrupt inputs and limits: all read in-stream."""
+
+from __future__ import annotations
+
+import io
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from archive_builders import (
+    CODECS,
+    bz,
+    flip,
+    gz,
+    gz_multi,
+    lzma_alone,
+    seed,
+    tar,
+    truncated,
+    xz,
+    zip_,
+    zip_with_encrypted,
+    zst,
+)
+
+from logaudit.findings import Finding
+from logaudit.rules import load_rule_file
+from logaudit.runner import ScanOptions, run
+from logaudit.sources.interface import InputError
+from logaudit.sources.limits import Limits
+from logaudit.sources.walk import discover
+
+ROOT = Path(__file__).resolve().parent.parent
+RULES = tuple(load_rule_file(ROOT / "patterns" / "pii" / "pii.toml"))
+
+
+def scan(paths: list[Path | str], workers: int = 1, **kw: object
+         ) -> tuple[list[Finding], list[InputError]]:
+    opts = ScanOptions(rules=RULES, run_id="t", key=b"k", **kw)  # type: ignore[arg-type]
+    findings, errors, _ = run(discover([str(p) for p in paths]), opts, workers)
+    return findings, errors
+
+
+Key = list[tuple[int, int, str, str]]
+
+
+def key(findings: list[Finding]) -> Key:
+    """What must be equal between a compressed log and the same log uncompressed."""
+    return sorted((f.line, f.column, f.rule_id, f.fingerprint) for f in findings)
+
+
+def by_path(findings: list[Finding]) -> dict[str, list[Finding]]:
+    out: dict[str, list[Finding]] = {}
+    for f in findings:
+        out.setdefault(f.path, []).append(f)
+    return out
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Key]:
+    d = tmp_path_factory.mktemp("ref")
+    out = {}
+    for name in ("app", "web"):
+        (d / f"{name}.log").write_bytes(seed(name))
+        found, errors = scan([d / f"{name}.log"])
+        assert not errors and found
+        out[name] = key(found)
+    return out
+
+
+@pytest.mark.parametrize("codec", sorted(CODECS))
+def test_each_codec_gives_the_plain_findings(tmp_path: Path, codec: str,
+                                             reference: dict[str, Key]
+                                             ) -> None:
+    # A misleading extension: detection is by magic bytes.
+    p = tmp_path / "app.txt"
+    p.write_bytes(CODECS[codec](seed("app")))
+    found, errors = scan([p])
+    assert errors == []
+    assert key(found) == reference["app"]
+
+
+@pytest.mark.parametrize("data", [gz_multi(seed("web"), 4), zst(seed("web"), 3),
+                                  gz(gz(seed("web")))], ids=["gz-members", "zst-frames", "gz-gz"])
+def test_multi_member_and_stacked(tmp_path: Path, data: bytes,
+                                  reference: dict[str, Key]) -> None:
+    (tmp_path / "w").write_bytes(data)
+    found, errors = scan([tmp_path / "w"])
+    assert errors == [] and key(found) == reference["web"]
+
+
+def build_tree(root: Path) -> dict[str, str]:
+    """Every codec, nested archives, corrupt members and symlink loops.
+
+    Returns display-path suffix → which seed it holds.
+    """
+    app, web = seed("app"), seed("web")
+    root.mkdir()
+    expect = {}
+    for ext, fn in CODECS.items():
+        (root / f"app.log.{ext}").write_bytes(fn(app))
+        expect[f"app.log.{ext}"] = "app"
+    (root / "web.log.gz").write_bytes(gz_multi(web))
+    expect["web.log.gz"] = "web"
+    members = {"logs/app.log": app, "logs/web.log": web}
+    (root / "bundle.tar").write_bytes(tar(members, dirs=("logs/",)))
+    for ext in ("gz", "bz2", "xz", "zst"):
+        (root / f"bundle.tar.{ext}").write_bytes(CODECS[ext](tar(members)))
+    for name in ("bundle.tar", "bundle.tar.gz", "bundle.tar.bz2", "bundle.tar.xz",
+                 "bundle.tar.zst"):
+        expect[f"{name}!logs/app.log"] = "app"
+        expect[f"{name}!logs/web.log"] = "web"
+    inner = gz(tar({"c.log": app}))
+    (root / "a.zip").write_bytes(zip_({"b.tar.gz": inner, "w.log": web}, dirs=("d/",)))
+    (root / "s.zip").write_bytes(zip_({"b.tar.gz": inner, "w.log.xz": xz(web)}, streamed=True))
+    expect.update({"a.zip!b.tar.gz!c.log": "app", "a.zip!w.log": "web",
+                   "s.zip!b.tar.gz!c.log": "app", "s.zip!w.log.xz": "web"})
+    (root / "deep.zip").write_bytes(zip_({"x.zip": zip_({"y.tar": tar({"z.log": web})})}))
+    expect["deep.zip!x.zip!y.tar!z.log"] = "web"
+    # Bad inputs: one error row each, the rest of the tree is still scanned.
+    bad = root / "bad"
+    bad.mkdir()
+    (bad / "cut.log.gz").write_bytes(truncated(gz(app * 20)))
+    (bad / "crc.log.bz2").write_bytes(flip(bz(app), 60))
+    (bad / "mixed.tar").write_bytes(tar({"ok.log": web, "broken.log.zst": flip(zst(app), -2)}))
+    expect["bad/mixed.tar!ok.log"] = "web"
+    (bad / "enc.zip").write_bytes(zip_with_encrypted({"logs/secret.log": app, "logs/ok.log": web},
+                                                     "logs/secret.log"))
+    expect["bad/enc.zip!logs/ok.log"] = "web"
+    (root / "loop").symlink_to(".")
+    (root / "self").symlink_to("self")
+    return expect
+
+
+def test_tree_of_everything_matches_plain_logs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    reference: dict[str, Key],
+) -> None:
+    root = tmp_path / "tree"
+    expect = build_tree(root)
+    stdin = type("Stdin", (), {"buffer": io.BytesIO(xz(seed("app"))), "close": lambda self: None,
+                               "fileno": lambda self: 0})()
+    monkeypatch.setattr(sys, "stdin", stdin)
+    for workers in (1, 2):
+        stdin.buffer.seek(0)
+        found, errors = scan([root, "-"], workers=workers)
+        groups = by_path(found)
+        assert key(groups.pop("-")) == reference["app"]
+        got = {p[len(str(root)) + 1:]: key(fs) for p, fs in groups.items()}
+        assert got == {k: reference[v] for k, v in expect.items()}
+        rows = {(e.path[len(str(root)) + 1:], e.kind): e.reason for e in errors}
+        assert set(rows) == {
+            ("bad/cut.log.gz", "error"), ("bad/crc.log.bz2", "error"),
+            ("bad/mixed.tar!broken.log.zst", "error"), ("bad/enc.zip!logs/secret.log", "error"),
+            ("self", "skipped"),
+        }
+        assert rows[("bad/cut.log.gz", "error")].startswith("truncated gzip stream after ")
+        assert "encrypted" in rows[("bad/enc.zip!logs/secret.log", "error")]
+
+
+def test_truncated_keeps_findings_before_the_cut(tmp_path: Path) -> None:
+    data = seed("app") * 2000
+    (tmp_path / "cut.gz").write_bytes(truncated(gz(data), 0.5))
+    found, errors = scan([tmp_path / "cut.gz"])
+    assert len(errors) == 1
+    assert errors[0].reason.startswith("truncated gzip stream after ")
+    assert "MB" in errors[0].reason or "KB" in errors[0].reason
+    assert len(found) > 100
+
+
+BAD: dict[str, Callable[[], bytes]] = {
+    "truncated-gz": lambda: truncated(gz(seed("app") * 30)),
+    "truncated-bz2": lambda: truncated(bz(seed("app") * 30)),
+    "truncated-xz": lambda: truncated(xz(seed("app") * 30)),
+    "truncated-lzma": lambda: truncated(lzma_alone(seed("app") * 30)),
+    "truncated-zst": lambda: truncated(zst(seed("app") * 30)),
+    "truncated-tar": lambda: truncated(tar({"a.log": seed("app") * 30}), 0.5),
+    "truncated-zip": lambda: truncated(zip_({"a.log": seed("app") * 30}), 0.5),
+    "crc-gz": lambda: flip(gz(seed("app")), -6),
+    "crc-bz2": lambda: flip(bz(seed("app")), 60),
+    "crc-xz": lambda: flip(xz(seed("app")), -20),
+    "crc-zst": lambda: flip(zst(seed("app")), -2),
+    "crc-zip": lambda: flip(zip_({"a.log": seed("web")}, stored=True), 100),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD))
+def test_bad_input_is_one_error_row(tmp_path: Path, name: str) -> None:
+    p = tmp_path / name
+    p.write_bytes(BAD[name]())
+    (tmp_path / "good.log").write_bytes(seed("web"))
+    found, errors = scan([tmp_path])
+    assert [e.kind for e in errors] == ["error"], errors
+    assert errors[0].path.startswith(str(p))
+    assert any(f.path.endswith("good.log") for f in found)
+
+
+@pytest.mark.parametrize("data", [
+    b"", gz(b""), tar({}), zip_({}), zip_({}, dirs=("only/", "dirs/")),
+], ids=["empty", "empty-gz", "zero-member-tar", "empty-zip", "zip-only-dirs"])
+def test_empty_inputs_are_clean(tmp_path: Path, data: bytes) -> None:
+    (tmp_path / "x").write_bytes(data)
+    assert scan([tmp_path / "x"]) == ([], [])
+
+
+def test_wrong_magic_is_not_decoded(tmp_path: Path) -> None:
+    # Named .gz but plain text: scanned as text. Starts like gzip but is garbage: binary, skipped.
+    (tmp_path / "plain.gz").write_bytes(seed("web"))
+    (tmp_path / "fake.gz").write_bytes(b"\x1f\x8c\x08\x00" + bytes(64))
+    found, errors = scan([tmp_path])
+    assert {f.path for f in found} == {str(tmp_path / "plain.gz")}
+    assert [(e.path, e.kind) for e in errors] == [(str(tmp_path / "fake.gz"), "skipped")]
+
+
+def test_corrupt_gzip_header_is_an_error(tmp_path: Path) -> None:
+    data = bytearray(gz(seed("web")))
+    data[2] = 7  # unknown compression method
+    (tmp_path / "x.gz").write_bytes(bytes(data))
+    _, errors = scan([tmp_path / "x.gz"])
+    assert len(errors) == 1 and errors[0].reason.startswith("corrupt gzip stream")
+
+
+# ---------------------------------------------------------------- limits
+
+
+def bomb(size: int) -> bytes:
+    line = b"2026-01-01 00:00:00 INFO heartbeat ok\n"
+    return gz(line * (size // len(line)))
+
+
+@pytest.mark.parametrize(("limits", "needle"), [
+    (Limits(max_ratio=50), "--max-ratio"),
+    (Limits(max_decompressed=1 << 20), "--max-decompressed"),
+    (Limits(max_members=3), "--max-members"),
+    (Limits(max_depth=2), "--max-depth"),
+])
+def test_each_limit_is_an_error_row_and_the_rest_goes_on(tmp_path: Path, limits: Limits,
+                                                          needle: str) -> None:
+    d = tmp_path / "in"
+    d.mkdir()
+    if needle == "--max-members":
+        data = zip_({f"m{i}.log": seed("web") for i in range(10)})
+    elif needle == "--max-depth":
+        data = gz(tar({"x.zip": zip_({"w.log": seed("web")})}))
+    else:
+        data = bomb(32 << 20)
+    (d / "hostile").write_bytes(data)
+    (d / "ok.log").write_bytes(seed("web"))
+    found, errors = scan([d], limits=limits)
+    assert [e.path for e in errors] == [str(d / "hostile")]
+    assert needle in errors[0].reason
+    assert any(f.path == str(d / "ok.log") for f in found)
+
+
+def test_default_limits_pass_ordinary_archives(tmp_path: Path) -> None:
+    (tmp_path / "a.tgz").write_bytes(gz(tar({"a.log": seed("app") * 200})))
+    found, errors = scan([tmp_path])
+    assert errors == [] and found
+
+
+# ---------------------------------------------------------------- binary members
+
+
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(100)
+ELF = b"\x7fELF\x02\x01\x01" + bytes(200)
+SQLITE = b"SQLite format 3\x00" + bytes(200)
+
+
+def test_binary_files_and_members_are_skipped_and_counted(tmp_path: Path) -> None:
+    (tmp_path / "img.png").write_bytes(PNG)
+    (tmp_path / "tool").write_bytes(ELF)
+    (tmp_path / "db.sqlite").write_bytes(SQLITE)
+    (tmp_path / "mix.tar.gz").write_bytes(gz(tar({"a.png": PNG, "w.log": seed("web")})))
+    opts = ScanOptions(rules=RULES, run_id="t", key=b"k")
+    found, errors, counters = run(discover([str(tmp_path)]), opts, 1)
+    assert counters.inputs_skipped == 4 and counters.inputs_failed == 0
+    assert {e.kind for e in errors} == {"skipped"}
+    reasons = " ".join(e.reason for e in errors)
+    assert "PNG image" in reasons and "ELF" in reasons and "SQLite" in reasons
+    assert {f.path for f in found} == {str(tmp_path / "mix.tar.gz") + "!w.log"}
+
+
+def test_scan_binary_reads_them_as_text(tmp_path: Path) -> None:
+    (tmp_path / "x.bin").write_bytes(b"\x00\x01 user=jane.doe@example.com\n")
+    found, errors = scan([tmp_path], scan_binary=True)
+    assert errors == [] and [f.rule_id for f in found] == ["email-address"]
