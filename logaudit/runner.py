@@ -279,10 +279,12 @@ def _run_range(task: Task, opts: ScanOptions) -> TaskResult:
             owned: list = []  # type: ignore[type-arg]
             lines = 0
             done = 0
+            last = 0  # the last line this range owns (one more than ``lines`` at an unended EOF)
             for chunk in iter_chunks(_RangeReader(f, limit), opts.block_size,  # type: ignore[arg-type]
                                      opts.max_line):
                 owned.extend(scan.feed(chunk))
                 lines = chunk.first_line - 1 + chunk.data.count(b"\n")
+                last = lines + (not chunk.data.endswith(b"\n"))
                 done = chunk.offset + len(chunk.data)
             if engine.block_rules and task.end is not None:
                 owned.extend(_block_tail(f, scan, lines, done))
@@ -291,7 +293,7 @@ def _run_range(task: Task, opts: ScanOptions) -> TaskResult:
             result.errors.append(InputError(ref.path, f"read error in bytes {task.start}-"
                                             f"{task.end}: {e.strerror}"))
             return result
-    _emit([lh for lh in owned if lh.line <= lines], ref.path, opts, result.findings)
+    _emit([lh for lh in owned if lh.line <= last], ref.path, opts, result.findings)
     result.lines = lines
     result.bytes_scanned = done
     return result
