@@ -141,6 +141,23 @@ def jwt(value: bytes) -> bool:
     return isinstance(obj, dict) and "alg" in obj
 
 
+def k8s_service_account_jwt(value: bytes) -> bool:
+    """A JWT issued by a Kubernetes cluster to a service account (legacy or projected token)."""
+    if not jwt(value):
+        return False
+    payload = _b64decode(value.split(b".")[1])
+    try:
+        claims = json.loads(payload or b"")
+    except (ValueError, UnicodeDecodeError):
+        return False
+    if not isinstance(claims, dict):
+        return False
+    if claims.get("iss") == "kubernetes/serviceaccount" or "kubernetes.io" in claims:
+        return True
+    sub = claims.get("sub")
+    return isinstance(sub, str) and sub.startswith("system:serviceaccount:")
+
+
 def base64_decodes(value: bytes) -> bool:
     """The value is valid base64 (standard or URL-safe alphabet)."""
     return _b64decode(value.rstrip(b"=")) is not None
@@ -207,6 +224,7 @@ VALIDATORS: dict[str, Validator] = {
     "crc32_base62": crc32_base62_checksum,
     "github_checksum": crc32_base62_checksum,
     "jwt": jwt,
+    "k8s_service_account_jwt": k8s_service_account_jwt,
     "base64": base64_decodes,
     "pypi_macaroon": pypi_macaroon,
     "basic_auth": basic_auth,
