@@ -54,7 +54,8 @@ def service_expr(pattern: str | None) -> pl.Expr:
         group = 1 if rx.groups else 0
         return pl.col("path").str.extract(pattern, group).fill_null("(none)")
     parent = outer.str.replace(r"[/\\][^/\\]*$", "").str.extract(r"([^/\\]+)$", 1)
-    return parent.fill_null(".")
+    return pl.when(outer.str.contains(r"[/\\]")).then(parent).otherwise(pl.lit(".")).fill_null(
+        "/")
 
 
 @dataclass(frozen=True)
