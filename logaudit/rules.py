@@ -62,7 +62,10 @@ OPTIONAL_KEYS = frozenset({
 })
 
 #: Names of multi-line block detectors a rule may use instead of a regex (see engine.blocks).
-BLOCK_DETECTORS: set[str] = set()
+BLOCK_DETECTORS: set[str] = {
+    "python-traceback", "jvm-stack-trace", "go-panic", "nodejs-stack-trace",
+    "ruby-backtrace", "php-stack-trace", "dotnet-stack-trace", "rust-panic",
+}
 
 
 @dataclass(frozen=True)
