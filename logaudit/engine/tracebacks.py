@@ -56,6 +56,7 @@ ACCEPT, PENDING, REJECT, FOREIGN = 1, 2, 0, 3
 MAX_FOREIGN = 32  # consecutive lines of other prefixes (threads) a block waits through
 MAX_OPEN = 8
 MAX_LIST = 10
+BACK = 6  # lines looked back for a header (a frame's exception line, past other threads' lines)
 
 # ---------------------------------------------------------------- masking
 
@@ -185,7 +186,8 @@ _PHP_HEAD = re.compile(rb"(?<![\w\\])([A-Z][\w\\]*(?:Exception|Error)\w*)(?:\(co
 _JVM_STD = (b"java.", b"javax.", b"jdk.", b"sun.", b"com.sun.", b"kotlin.", b"kotlinx.",
             b"scala.", b"org.springframework.", b"org.apache.", b"org.hibernate.", b"io.netty.",
             b"reactor.", b"com.fasterxml.", b"org.junit.", b"org.eclipse.", b"com.google.",
-            b"okhttp3.", b"ch.qos.", b"org.slf4j.", b"akka.", b"android.", b"androidx.",
+            b"okhttp3.", b"ch.qos.", b"com.mysql.", b"org.postgresql.", b"com.zaxxer.",
+            b"oracle.", b"com.microsoft.", b"io.grpc.", b"io.undertow.", b"org.glassfish.", b"org.slf4j.", b"akka.", b"android.", b"androidx.",
             b"dalvik.", b"com.android.internal.", b"jakarta.", b"io.micrometer.", b"System.",
             b"Microsoft.", b"Newtonsoft.")
 
@@ -246,7 +248,9 @@ class _Block:
                 if r == REJECT:
                     return REJECT
             else:
-                r = self.step(line, 0)
+                # A line without the prefix joins only right after an accepted line (a header
+                # logged with a prefix, its frames printed raw); else it is another stream's.
+                r = self.step(line, 0) if not self.foreign else REJECT
                 if r == REJECT:
                     self.foreign += 1
                     return FOREIGN if self.foreign <= MAX_FOREIGN else REJECT
@@ -487,14 +491,16 @@ def _new_block(family: str, line: bytes, line_no: int, co: int, span: tuple[int,
 def _header_from(blk: _Block, back: Sequence[tuple[bytes, int]], rx: re.Pattern[bytes]) -> None:
     """Adopt a header one (or, for a .NET ``--->`` line, two) lines above the first frame."""
     taken: list[tuple[bytes, int, re.Match[bytes]]] = []
-    for text, no in back[:2]:
-        content = text
+    for text, no in back:
+        off = 0
         if blk.prefix is not None:
             pm = blk.prefix.match(text)
-            content = text[pm.end():] if pm else text
+            if pm is None:
+                continue  # another thread's line between the header and the first frame
+            off = pm.end()
         if taken and b"---> " not in taken[-1][0]:
             break
-        m = rx.search(text, len(text) - len(content))
+        m = rx.search(text, off)
         if m is None:
             break
         taken.append((text, no, m))
@@ -650,7 +656,7 @@ def _parse_lines(lines: list[bytes]) -> _Block | None:
             open_blk = None
         low = line.lower()
         if any(k in low for k in low_kw):
-            back = [(lines[j], j + 1) for j in range(i - 1, max(-1, i - 3), -1)]
+            back = [(lines[j], j + 1) for j in range(i - 1, max(-1, i - 1 - BACK), -1)]
             open_blk = start_block(line, i + 1, back)
     return open_blk if open_blk is not None and open_blk.reportable() else None
 
@@ -684,8 +690,8 @@ class TracebackDetector:
         self.rules = [r for r in rules if r.detector in DETECTOR_LANGS]
         self._rule_for = {r.detector: r for r in self.rules}
         self._open: list[_Block] = []  # newest first
-        self._tail: list[tuple[bytes, int, int]] = []  # last lines seen: (text, line, abs start)
-        self._consumed_to = 0  # absolute offset up to which lines belong to some block
+        self._tail: list[tuple[bytes, int]] = []  # last lines of the previous chunk, newest first
+        self._consumed: set[int] = set()  # recent line numbers that belong to some block
 
     def keywords(self) -> list[str]:
         """Start markers for the engine's prefilter (none when no traceback rule is selected)."""
@@ -725,7 +731,7 @@ class TracebackDetector:
             if not consumed and line_marks:
                 consumed = self._start(line, line_no, line_marks, data, pos, chunk, out)
             if consumed:
-                self._consumed_to = chunk.offset + le + 1
+                self._consume(line_no)
             pos = le + 1
             line_no += 1
         self._remember_tail(chunk)
@@ -736,7 +742,7 @@ class TracebackDetector:
         out: list[LineHits] = []
         self._close_all(out)
         self._tail = []
-        self._consumed_to = 0
+        self._consumed.clear()
         return out
 
     # -- internals
@@ -769,31 +775,37 @@ class TracebackDetector:
             self._emit(self._open.pop(), out)
         return True
 
+    def _consume(self, line_no: int) -> None:
+        self._consumed.add(line_no)
+        if len(self._consumed) > 4 * BACK:
+            self._consumed = {n for n in self._consumed if n > line_no - BACK}
+
     def _back(self, data: bytes, pos: int, line_no: int, chunk: Chunk) -> list[tuple[bytes, int]]:
-        """Up to two lines before ``pos`` (from this chunk or the previous one), unconsumed."""
-        got: list[tuple[bytes, int, int]] = []
+        """Up to BACK lines before ``pos`` (this chunk, then the previous one), newest first,
+        without those a block already holds."""
+        got: list[tuple[bytes, int]] = []
         end = pos
-        while len(got) < 2 and end > 0:
+        while len(got) < BACK and end > 0:
             s = data.rfind(b"\n", 0, end - 1) + 1
-            got.append((data[s:end - 1].rstrip(b"\r"), line_no - len(got) - 1, chunk.offset + s))
+            got.append((data[s:end - 1].rstrip(b"\r"), line_no - len(got) - 1))
             end = s
-        if len(got) < 2 and end == 0:
-            got.extend(self._tail[: 2 - len(got)])
-        return [(t, no) for t, no, a in got if a >= self._consumed_to]
+        if end == 0:
+            got.extend(self._tail[: BACK - len(got)])
+        return [(t, no) for t, no in got if no not in self._consumed]
 
     def _remember_tail(self, chunk: Chunk) -> None:
         data = chunk.data
-        last = chunk.first_line + data.count(b"\n") - (1 if data.endswith(b"\n") else 0)
-        end = len(data) - (1 if data.endswith(b"\n") else 0)
-        got: list[tuple[bytes, int, int]] = []
-        while len(got) < 2 and end >= 0:
+        nl = data.endswith(b"\n")
+        last = chunk.first_line + data.count(b"\n") - (1 if nl else 0)
+        end = len(data) - (1 if nl else 0)
+        got: list[tuple[bytes, int]] = []
+        while len(got) < BACK and end >= 0:
             s = data.rfind(b"\n", 0, end) + 1
-            got.append((data[s:end].rstrip(b"\r"), last - len(got), chunk.offset + s))
+            got.append((data[s:end].rstrip(b"\r"), last - len(got)))
             if s == 0:
                 break
             end = s - 1
-        if len(got) < 2:
-            got.extend(self._tail[: 2 - len(got)])
+        got.extend(self._tail[: BACK - len(got)])
         self._tail = got
 
     def _close_all(self, out: list[LineHits]) -> None:
