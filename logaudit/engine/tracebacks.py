@@ -183,13 +183,15 @@ _PHP_WHERE = re.compile(rb" in (/\S+|[A-Za-z]:\\\S+?)(?::\d+| on line \d+)")
 _PHP_HEAD = re.compile(rb"(?<![\w\\])([A-Z][\w\\]*(?:Exception|Error)\w*)(?:\(code: \d+\))?"
                        rb"(?:: (.*?))?(?: in | at )(/\S+?|[A-Za-z]:\\\S+?)(?::\d+\)?)?$")
 
-_JVM_STD = (b"java.", b"javax.", b"jdk.", b"sun.", b"com.sun.", b"kotlin.", b"kotlinx.",
+_JVM_STD = (
+            b"java.", b"javax.", b"jdk.", b"sun.", b"com.sun.", b"kotlin.", b"kotlinx.",
             b"scala.", b"org.springframework.", b"org.apache.", b"org.hibernate.", b"io.netty.",
             b"reactor.", b"com.fasterxml.", b"org.junit.", b"org.eclipse.", b"com.google.",
             b"okhttp3.", b"ch.qos.", b"com.mysql.", b"org.postgresql.", b"com.zaxxer.",
-            b"oracle.", b"com.microsoft.", b"io.grpc.", b"io.undertow.", b"org.glassfish.", b"org.slf4j.", b"akka.", b"android.", b"androidx.",
-            b"dalvik.", b"com.android.internal.", b"jakarta.", b"io.micrometer.", b"System.",
-            b"Microsoft.", b"Newtonsoft.")
+            b"oracle.", b"com.microsoft.", b"io.grpc.", b"io.undertow.", b"org.glassfish.",
+            b"org.slf4j.", b"akka.", b"android.", b"androidx.", b"dalvik.",
+            b"com.android.internal.", b"jakarta.", b"io.micrometer.", b"System.", b"Microsoft.",
+            b"Newtonsoft.")
 
 
 def _add(lst: list[str], value: bytes) -> None:
