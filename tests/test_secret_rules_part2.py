@@ -92,7 +92,7 @@ def _ordinary_log(n: int = 400) -> str:
             f"com.example.Token@{git[:8]} Token{{id={i}, value=<redacted>}}",
             f"GET https://api.example.com/v1/users/{u}/orders?page={i} 200 {rnd.randint(1, 999)}ms",
             f"dd.trace_id={rnd.getrandbits(63)} lang=en-US,en-us;q=0.9 task_{git} disk_{md5}",
-            f"mac 00:aa:bb:cc:dd:{i % 99:02d} blk_-{rnd.getrandbits(62)} AAAAAAAAAAAAAAAAAAAAAAAA{blob}",
+            f"mac 00:aa:bb:cc:dd:{i % 99:02d} blk_-{rnd.getrandbits(62)} {'A' * 24}{blob}",
             "live_" + "".join(rnd.choice("abcdefghij_") for _ in range(30)) + " secret_" + "q" * 43,
         ]
     return "\n".join(out)
