@@ -179,6 +179,8 @@ def basic_auth(value: bytes) -> bool:
 
 
 _ALL_SAME = re.compile(rb"^(.)\1*$", re.S)
+# Java/Kotlin default toString(): a.b.ClassName@1b6d3586 (identity hash in hex).
+_OBJECT_IDENTITY = re.compile(rb"^[A-Za-z_$][\w$]*(?:\.[\w$]+)+@[0-9a-fA-F]{1,8}$")
 _SEQUENTIAL = (b"0123456789", b"abcdefghijklmnopqrstuvwxyz", b"qwertyuiop")
 
 PLACEHOLDER_WORDS = frozenset(
@@ -190,6 +192,8 @@ PLACEHOLDER_WORDS = frozenset(
     empty n/a na tbd todo fixme insert_here replace_me replaceme foobar foo bar baz admin
     letmein qwerty abc123 password123 secret123 mysecret mypassword s3cr3t hunter2 string
     value token key apikey api_key private none_provided not_set sensitive omitted
+    guest required missing invalid incorrect expired provided blank supplied mismatch protected
+    sanitized obfuscated scrubbed elided confidential withheld secure encrypted
     """.split()
 )
 
@@ -208,6 +212,8 @@ def not_placeholder(value: bytes) -> bool:
     if low.startswith(markers) or low in (b"%s", b"%d", b"%v", b"?", b"{}"):
         return False
     if b"{" in v and (v.endswith(b"}") or b"@" in v):  # Token{...} / object@1a2b dumps
+        return False
+    if _OBJECT_IDENTITY.match(v):
         return False
     if b"%s" in v or b"{0}" in v or low.startswith((b"$", b"%")):
         return False
