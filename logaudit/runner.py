@@ -31,7 +31,7 @@ from logaudit.sources.interface import InputError, InputRef, StreamError
 from logaudit.sources.limits import Budget, Limits
 from logaudit.sources.openers import SNIFF_BYTES, Stream, binary_kind, detect_codec, open_raw
 
-DEFAULT_SPLIT = 64 << 20
+DEFAULT_SPLIT = 32 << 20
 # Decoded streams are read in pieces of this size: a decoder error loses at most one piece.
 READ_SIZE = 1 << 20
 # How far a range reads past its end so a multi-line block (traceback) that starts inside it
@@ -277,15 +277,17 @@ def _run_range(task: Task, opts: ScanOptions) -> TaskResult:
             limit = None if task.end is None else task.end - begin
             scan = engine.stream()
             owned: list = []  # type: ignore[type-arg]
-            lines = 0
-            done = 0
-            last = 0  # the last line this range owns (one more than ``lines`` at an unended EOF)
+            final: Chunk | None = None
             for chunk in iter_chunks(_RangeReader(f, limit), opts.block_size,  # type: ignore[arg-type]
-                                     opts.max_line):
+                                     opts.max_line, read_size=READ_SIZE):
                 owned.extend(scan.feed(chunk))
-                lines = chunk.first_line - 1 + chunk.data.count(b"\n")
-                last = lines + (not chunk.data.endswith(b"\n"))
-                done = chunk.offset + len(chunk.data)
+                final = chunk
+            if final is None:
+                return result
+            # Newlines are counted once, in the last chunk: the chunker counted the others.
+            lines = final.first_line - 1 + final.data.count(b"\n")
+            last = lines + (not final.data.endswith(b"\n"))  # an unended last line counts
+            done = final.offset + len(final.data)
             if engine.block_rules and task.end is not None:
                 owned.extend(_block_tail(f, scan, lines, done))
             owned.extend(scan.finish())
@@ -335,12 +337,17 @@ def _merge_parts(parts: list[TaskResult]) -> TaskResult:
     return merged
 
 
-def plan(ref: InputRef, opts: ScanOptions) -> list[Task]:
-    """The tasks for one input: several byte ranges for a large plain text file, else one."""
+def plan(ref: InputRef, opts: ScanOptions, workers: int = 1) -> list[Task]:
+    """The tasks for one input: several byte ranges for a large plain text file, else one.
+
+    The number of ranges is rounded up to a multiple of ``workers`` so they share it evenly
+    (the findings do not depend on how a file is cut).
+    """
     size = ref.size or 0
     if ref.fs_path is None or size < 2 * opts.split_size or not _plain_text(ref.fs_path, opts):
         return [Task(ref)]
     n = -(-size // opts.split_size)
+    n = -(-n // max(workers, 1)) * max(workers, 1)
     step = -(-size // n)
     return [Task(ref, i * step, None if i == n - 1 else (i + 1) * step, part=i, parts=n)
             for i in range(n)]
@@ -395,7 +402,7 @@ def run(
         if isinstance(item, InputError):
             errors.append(item)
         else:
-            tasks.extend(plan(item, opts))
+            tasks.extend(plan(item, opts, workers))
     total = len(tasks)
     if progress:
         progress("start", None, total)
