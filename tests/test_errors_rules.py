@@ -78,7 +78,7 @@ def test_private_address_only_inside_error_messages() -> None:
     for q in quiet:
         assert not [h for h in all_hits(scan_bytes(engine, q + b"\n"))
                     if h.rule.category.value == "disclosure"], q
-    (h,) = [h for h in all_hits(scan_bytes(engine, loud + b"\n"))]
+    (h,) = all_hits(scan_bytes(engine, loud + b"\n"))
     assert loud[h.secret_start:h.secret_end] == b"10.0.4.17"
 
 
