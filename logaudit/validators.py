@@ -199,7 +199,7 @@ PLACEHOLDER_WORDS = frozenset(
 
 
 def not_placeholder(value: bytes) -> bool:
-    """Reject values that are obviously not real secrets: masks, templates, dummies, object dumps."""
+    """Reject values that are obviously not secrets: masks, templates, dummies, object dumps."""
     v = value.strip(b"\"'`")
     low = v.lower()
     if len(v) < 4 or low in PLACEHOLDER_WORDS:
