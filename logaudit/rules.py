@@ -58,7 +58,7 @@ REQUIRED_KEYS = frozenset({"id", "category", "severity", "description", "example
 OPTIONAL_KEYS = frozenset({
     "keywords", "regex", "secret_group", "validators", "min_entropy", "references",
     "remediation", "prefilter", "ignore_case", "generic", "enabled", "detector", "mask_prefix",
-    "packs",
+    "packs", "priority",
 })
 
 #: Names of multi-line block detectors a rule may use instead of a regex (see engine.blocks).
@@ -102,6 +102,7 @@ class Rule:
     detector: str = ""
     mask_prefix: int = -1
     packs: tuple[str, ...] = ()
+    priority: int = 10
     source: str = ""
     compiled: re.Pattern[bytes] = field(default=re.compile(b""), compare=False, repr=False)
     validator_funcs: tuple[Validator, ...] = field(default=(), compare=False, repr=False)
@@ -128,7 +129,7 @@ class Rule:
             "secret_group": self.secret_group, "validators": list(self.validators),
             "min_entropy": self.min_entropy, "references": list(self.references),
             "generic": self.generic, "enabled": self.enabled, "detector": self.detector,
-            "packs": list(self.packs),
+            "packs": list(self.packs), "priority": self.priority,
             "examples": list(self.examples), "counter_examples": list(self.counter_examples),
             "source": self.source,
         }
@@ -233,6 +234,9 @@ def build_rule(raw: dict[str, Any], src: str) -> Rule:
     enabled = bool(raw.get("enabled", True))
     packs = _str_list(src, rid, "packs", raw["packs"]) if "packs" in raw else \
         _default_packs(category, generic, enabled)
+    priority = raw.get("priority", 30 if generic else 20 if category is Category.PII else 10)
+    if not isinstance(priority, int) or isinstance(priority, bool):
+        raise RuleError(src, rid, "'priority' must be an integer")
     rule = Rule(
         id=rid, category=category, severity=severity, description=description.strip(),
         keywords=keywords, regex=regex, secret_group=secret_group, validators=validators,
@@ -240,7 +244,7 @@ def build_rule(raw: dict[str, Any], src: str) -> Rule:
         references=_str_list(src, rid, "references", raw.get("references", [])),
         remediation=str(raw.get("remediation", "")).strip(), prefilter=prefilter,
         ignore_case=ignore_case, generic=generic, enabled=enabled, detector=detector,
-        mask_prefix=int(raw.get("mask_prefix", -1)), packs=packs, source=src,
+        mask_prefix=int(raw.get("mask_prefix", -1)), packs=packs, priority=priority, source=src,
         compiled=compiled, validator_funcs=tuple(VALIDATORS[v] for v in validators),
     )
     if regex:

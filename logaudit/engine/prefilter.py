@@ -62,7 +62,7 @@ class AhoCorasickPrefilter:
             for end, ids in self._automaton.iter(text):
                 out.extend((end, i) for i in ids)
         for i, rx in self._regexes:
-            out.extend((m.start(), i) for m in rx.finditer(data))
+            out.extend((m.end() - 1, i) for m in rx.finditer(data))
         return out
 
 

@@ -19,18 +19,15 @@ DetectorFactory = Callable[[Sequence[Rule]], BlockDetector]
 _SUPPRESSIBLE = (Category.SECRET, Category.PII)
 
 
-def _priority(rule: Rule) -> int:
-    """Lower wins when two secret/PII hits overlap on a line: specific secret, PII, generic."""
-    if rule.generic:
-        return 2
-    return 0 if rule.category is Category.SECRET else 1
-
-
 def resolve_overlaps(hits: list[Hit]) -> list[Hit]:
-    """Drop a secret/PII hit whose value overlaps the value of a stronger hit on the same line."""
+    """Drop a secret/PII hit whose value overlaps the value of a stronger hit on the same line.
+
+    Stronger = lower ``priority`` (specific token rules 10, structural rules such as URL
+    credentials and key blocks 15, PII 20, generic rules 30), then higher severity.
+    """
     if len(hits) < 2:
         return hits
-    ranked = sorted(hits, key=lambda h: (_priority(h.rule), -h.rule.severity.rank,
+    ranked = sorted(hits, key=lambda h: (h.rule.priority, -h.rule.severity.rank,
                                          h.secret_start, h.rule.id))
     kept: list[Hit] = []
     for h in ranked:

@@ -1,0 +1,129 @@
+"""Baselines: findings a team has accepted, stored by keyed fingerprint only.
+
+A baseline never holds a raw value or a line number: only the fingerprint (HMAC of rule id and
+value), the rule, and who accepted it and why. A scan with a baseline reports only findings whose
+fingerprint is not in it ("new" is set subtraction), counts what it suppressed, and lists the
+baseline entries that no longer occur so the baseline can be pruned.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import time
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from logaudit.errors import ConfigError
+from logaudit.findings import Finding
+from logaudit.state import atomic_write, keyed_hash
+
+BASELINE_VERSION = 1
+
+
+@dataclass
+class BaselineEntry:
+    """One accepted finding. ``who``/``why`` are for people to fill in."""
+
+    rule_id: str
+    category: str
+    severity: str
+    first_seen: str
+    paths: list[str] = field(default_factory=list)
+    who: str = ""
+    why: str = ""
+
+
+@dataclass
+class Baseline:
+    """A set of accepted fingerprints."""
+
+    entries: dict[str, BaselineEntry] = field(default_factory=dict)
+    key_id: str = ""
+
+    def add(self, findings: Iterable[Finding], who: str = "", why: str = "") -> int:
+        """Accept ``findings``; returns how many fingerprints were new to the baseline."""
+        added = 0
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        for f in findings:
+            e = self.entries.get(f.fingerprint)
+            if e is None:
+                e = self.entries[f.fingerprint] = BaselineEntry(
+                    f.rule_id, f.category, f.severity, now, [], who, why)
+                added += 1
+            if f.path not in e.paths and len(e.paths) < 20:
+                e.paths.append(f.path)
+        return added
+
+    def prune(self, seen: set[str]) -> int:
+        """Drop entries whose fingerprint is not in ``seen``; returns how many were dropped."""
+        stale = [fp for fp in self.entries if fp not in seen]
+        for fp in stale:
+            del self.entries[fp]
+        return len(stale)
+
+
+def key_id(key: bytes) -> str:
+    """A short id of the fingerprint key, so a baseline made with another key is noticed."""
+    return keyed_hash(key, b"baseline-key-id")[:16]
+
+
+def load_baseline(path: str, key: bytes, missing_ok: bool = False) -> Baseline:
+    """Read a baseline; refuse one made with a different fingerprint key."""
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        if missing_ok:
+            return Baseline(key_id=key_id(key))
+        raise ConfigError(f"{path}: no such baseline; create it with "
+                          "'logaudit baseline create'") from None
+    except (OSError, ValueError) as e:
+        raise ConfigError(f"{path}: cannot read the baseline ({e})") from None
+    try:
+        if doc.get("version") != BASELINE_VERSION:
+            raise ValueError(f"unsupported version {doc.get('version')!r}")
+        entries = {fp: BaselineEntry(**v) for fp, v in doc["entries"].items()}
+        kid = str(doc.get("key_id", ""))
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        raise ConfigError(f"{path}: the baseline is malformed ({e})") from None
+    if kid and kid != key_id(key):
+        raise ConfigError(f"{path}: this baseline was made with another fingerprint key; "
+                          "use the same LOGAUDIT_KEY / key file, or create a new baseline")
+    return Baseline(entries, kid or key_id(key))
+
+
+def save_baseline(path: str, baseline: Baseline) -> None:
+    """Write the baseline atomically (sorted, stable diff in version control)."""
+    doc: dict[str, Any] = {
+        "version": BASELINE_VERSION,
+        "key_id": baseline.key_id,
+        "entries": {fp: asdict(e) for fp, e in sorted(baseline.entries.items())},
+    }
+    atomic_write(path, (json.dumps(doc, indent=2) + "\n").encode())
+
+
+def default_who() -> str:
+    """The user accepting findings, for the ``who`` field."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry in some containers
+        return ""
+
+
+@dataclass
+class BaselineOutcome:
+    """What applying a baseline did."""
+
+    suppressed: int = 0
+    stale: list[str] = field(default_factory=list)
+
+
+def apply_baseline(findings: list[Finding], baseline: Baseline) -> tuple[list[Finding],
+                                                                         BaselineOutcome]:
+    """Split findings into new ones and suppressed; list baseline entries not seen."""
+    seen = {f.fingerprint for f in findings}
+    new = [f for f in findings if f.fingerprint not in baseline.entries]
+    stale = sorted(fp for fp in baseline.entries if fp not in seen)
+    return new, BaselineOutcome(len(findings) - len(new), stale)

@@ -1,0 +1,234 @@
+"""Incremental state for cron: what each input was scanned up to, atomic writes, and a lock.
+
+A nightly run over a growing log tree must scan only what is new, survive rotation, and never
+lose or double-report anything when it is killed. The state file records, per input, its identity
+(device + inode, plus a keyed hash of its first bytes so a reused inode is noticed), its size and
+the byte offset and line number scanned up to. It is written atomically (temp file, fsync,
+rename) and only after the run's report is safely written, so a run killed at any point leaves
+the previous state valid and the next run rescans what was not committed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import hashlib
+import hmac
+import json
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from logaudit.errors import ConfigError, LogauditError
+
+STATE_VERSION = 1
+HEAD_BYTES = 4096
+
+
+class LockedError(LogauditError):
+    """Another run holds the state lock."""
+
+
+@dataclass
+class Entry:
+    """What is known about one input after a run."""
+
+    path: str
+    dev: int
+    ino: int
+    size: int
+    mtime: float
+    head: str  # keyed hash of the first ``head_len`` raw bytes
+    head_len: int
+    offset: int  # raw bytes scanned (a line boundary)
+    line: int  # lines before ``offset``
+    decoded_head: str = ""  # keyed hash of the first decoded bytes (finds gzipped rotations)
+    decoded_len: int = 0
+    compressed: bool = False
+    scanned: str = ""
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Entry:
+        """Load one entry, ignoring unknown keys from newer versions."""
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+
+@dataclass
+class State:
+    """The whole state file."""
+
+    entries: dict[str, Entry] = field(default_factory=dict)
+
+    def by_inode(self, dev: int, ino: int) -> Entry | None:
+        """The entry of a file with this identity, whatever its name now."""
+        for e in self.entries.values():
+            if e.dev == dev and e.ino == ino:
+                return e
+        return None
+
+    def by_decoded_head(self, head: str, length: int) -> Entry | None:
+        """An entry whose decoded first bytes hash to ``head`` (a rotated file, recompressed)."""
+        for e in self.entries.values():
+            if e.decoded_head == head and e.decoded_len == length and e.offset > 0:
+                return e
+        return None
+
+
+def keyed_hash(key: bytes, data: bytes) -> str:
+    """HMAC-SHA256 of ``data``: log heads may hold secrets, so no plain hash is stored."""
+    return hmac.new(key, b"state\x00" + data, hashlib.sha256).hexdigest()
+
+
+def load_state(path: str) -> State:
+    """Read the state file; a missing file is an empty state, a corrupt one a ConfigError."""
+    try:
+        raw = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return State()
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read the state file ({e.strerror})") from None
+    try:
+        doc = json.loads(raw)
+        if doc.get("version") != STATE_VERSION:
+            raise ValueError(f"unsupported version {doc.get('version')!r}")
+        entries = {k: Entry.from_dict(v) for k, v in doc["entries"].items()}
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        raise ConfigError(f"{path}: the state file is corrupt ({e}); move it away to start "
+                          "afresh (the next run then rescans everything)") from None
+    return State(entries)
+
+
+def atomic_write(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically: temp file in the same directory, fsync, rename,
+    fsync of the directory. A crash leaves either the old file or the new one."""
+    target = Path(path)
+    directory = target.parent if str(target.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    with contextlib.suppress(OSError):
+        dfd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+
+
+def save_state(path: str, state: State) -> None:
+    """Write the state atomically."""
+    doc = {"version": STATE_VERSION,
+           "entries": {k: asdict(v) for k, v in sorted(state.entries.items())}}
+    atomic_write(path, (json.dumps(doc, indent=1, sort_keys=True) + "\n").encode())
+
+
+@contextlib.contextmanager
+def state_lock(path: str, wait: float = 0.0) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``PATH.lock`` for the run; wait up to ``wait`` seconds.
+
+    Raises :class:`LockedError` when another run holds it. The lock file is left in place
+    (removing it would race with a waiting run); the kernel frees the lock when the holder dies.
+    """
+    lock_path = f"{path}.lock"
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as e:
+        raise ConfigError(f"{lock_path}: cannot create the lock file ({e.strerror})") from None
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as e:
+                if e.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise LockedError(
+                        f"{path}: another logaudit run holds the state lock ({lock_path}); "
+                        "it exits when done — use --wait SECONDS to wait for it") from None
+                time.sleep(0.2)
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        yield
+    finally:
+        os.close(fd)
+
+
+@dataclass(frozen=True)
+class Resume:
+    """Where to scan an input from: ``offset`` raw bytes (plain files) or ``skip`` decoded bytes
+    (a compressed rotation of a file already scanned), with ``line`` lines before it.
+    ``offset == size`` and ``skip == 0`` with ``unchanged`` means nothing new."""
+
+    offset: int = 0
+    line: int = 0
+    skip: int = 0
+    unchanged: bool = False
+    reason: str = "new"
+
+
+def read_head(path: str, n: int) -> bytes:
+    """The first ``n`` raw bytes of a file (fewer if it is shorter)."""
+    with open(path, "rb") as f:
+        return f.read(n)
+
+
+def resume_point(state: State, path: str, st: os.stat_result, head: bytes, key: bytes,
+                 decoded_head: bytes | None) -> tuple[Resume, Entry | None]:
+    """Decide where to scan ``path`` from, given what the state knows.
+
+    ``head`` is the file's first raw bytes (up to HEAD_BYTES); ``decoded_head`` the first decoded
+    bytes of a compressed file (None for plain files). Returns the resume point and the entry it
+    was derived from (which the caller replaces after the run).
+    """
+    prev = state.entries.get(path)
+    same = prev if prev and (prev.dev, prev.ino) == (st.st_dev, st.st_ino) else None
+    if same is None:
+        same = state.by_inode(st.st_dev, st.st_ino)  # renamed (app.log -> app.log.1)
+    if same is not None and decoded_head is None and not same.compressed:
+        if st.st_size < same.offset:
+            return Resume(reason="shrank (truncated or copytruncate): rescanned"), same
+        if keyed_hash(key, head[: same.head_len]) != same.head or len(head) < same.head_len:
+            return Resume(reason="content changed (rewritten or inode reused): rescanned"), same
+        if st.st_size == same.offset:
+            return Resume(same.offset, same.line, unchanged=True, reason="unchanged"), same
+        return Resume(same.offset, same.line, reason="appended"), same
+    if same is not None and same.compressed and decoded_head is not None:
+        if (same.size == st.st_size and same.head == keyed_hash(key, head[: same.head_len])):
+            return Resume(unchanged=True, reason="unchanged"), same
+    if decoded_head is not None and decoded_head:
+        n = min(len(decoded_head), HEAD_BYTES)
+        for cand in state.entries.values():
+            if (not cand.compressed and cand.offset > 0 and cand.head_len <= n
+                    and cand.head == keyed_hash(key, decoded_head[: cand.head_len])):
+                # A rotated file that was compressed: skip what was already scanned of it.
+                return Resume(skip=cand.offset, line=cand.line,
+                              reason=f"compressed rotation of {cand.path}"), cand
+    return Resume(), None
+
+
+def make_entry(path: str, st: os.stat_result, head: bytes, key: bytes, offset: int, line: int,
+               compressed: bool, decoded_head: bytes = b"") -> Entry:
+    """The state entry recorded after scanning ``path`` up to ``offset``."""
+    hl = min(len(head), HEAD_BYTES, offset if not compressed else len(head))
+    return Entry(
+        path=path, dev=st.st_dev, ino=st.st_ino, size=st.st_size, mtime=st.st_mtime,
+        head=keyed_hash(key, head[:hl]), head_len=hl, offset=offset, line=line,
+        decoded_head=keyed_hash(key, decoded_head[:HEAD_BYTES]) if decoded_head else "",
+        decoded_len=min(len(decoded_head), HEAD_BYTES), compressed=compressed,
+        scanned=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    )
