@@ -283,3 +283,31 @@ def test_cli_rules_list_traceback(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr.decode()
     ids = {x["id"] for x in json.loads(r.stdout)}
     assert ids == {r.id for r in RULES}
+
+
+def test_crlf_truncated_and_kotlin() -> None:
+    truncated = (b"Traceback (most recent call last):\r\n"
+                 b"  File \"/app/a.py\", line 1, in <module>\r\n    go()\r\n")
+    kotlin = (b"kotlin.KotlinNullPointerException\n\tat com.acme.app.Main.run(Main.kt:12)\n"
+              b"\tat com.acme.app.MainKt.main(Main.kt:3)\nINFO bye\n")
+    for engine in ENGINES.values():
+        (h,) = _tb_hits(engine, truncated)
+        assert (h.line, h.end_line) == (1, 3)
+        assert h.details and h.details["exception_type"] is None
+        (k,) = _tb_hits(engine, kotlin)
+        assert (k.line, k.end_line) == (1, 3)
+        assert k.details and k.details["language"] == "kotlin"
+
+
+def test_android_logcat_prefix() -> None:
+    pre = b"03-17 16:13:38.811  1702  2395 E AndroidRuntime: "
+    data = b"".join(pre + x + b"\n" for x in (
+        b"FATAL EXCEPTION: main",
+        b"java.lang.RuntimeException: Unable to start activity",
+        b"\tat android.app.ActivityThread.performLaunchActivity(ActivityThread.java:2416)",
+        b"\tat com.acme.mobile.MainActivity.onCreate(MainActivity.java:41)",
+    )) + b"03-17 16:13:38.900  1702  1702 I ActivityManager: Process com.acme.mobile died\n"
+    for engine in ENGINES.values():
+        (h,) = _tb_hits(engine, data)
+        assert (h.line, h.end_line) == (2, 4)
+        assert h.details and h.details["internal_packages"] == ["com.acme.mobile"]

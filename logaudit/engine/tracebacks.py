@@ -56,6 +56,7 @@ ACCEPT, PENDING, REJECT, FOREIGN = 1, 2, 0, 3
 MAX_FOREIGN = 32  # consecutive lines of other prefixes (threads) a block waits through
 MAX_OPEN = 8
 MAX_LIST = 10
+MAX_SRC = 12  # source and caret lines under one Python frame (3.11+ adds ~~~^^^ lines)
 BACK = 6  # lines looked back for a header (a frame's exception line, past other threads' lines)
 
 # ---------------------------------------------------------------- masking
@@ -231,6 +232,7 @@ class _Block:
     pkgs: list[str] = field(default_factory=list)
     foreign: int = 0
     blanks: int = 0
+    src: int = 0  # source/caret lines since the last ``File`` line
     has_where: bool = False
     embedded: bool = False
 
@@ -282,14 +284,16 @@ class _Block:
             m = _PY_FILE.match(s)
             if m:
                 self.frames += 1
+                self.src = 0
                 self.state = "frame"
                 if not _third_party_path(m.group(1)):
                     _add(self.paths, m.group(1))
                 return ACCEPT
             if st == "head" or self.blanks:
                 return REJECT
-            if indent >= 3:
+            if indent >= 3 and self.src < MAX_SRC:
                 self.state = "src"
+                self.src += 1
                 return ACCEPT
             m = _PY_EXC.match(s)
             if m and indent <= 1:
