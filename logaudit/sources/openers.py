@@ -13,10 +13,11 @@ import lzma
 import sys
 import zlib
 from collections.abc import Callable
-from typing import Any, Protocol, cast
+from typing import Any, BinaryIO, Protocol, cast
 
 from logaudit.sources.interface import InputRef, StreamError, human_bytes
 from logaudit.sources.limits import Budget
+from logaudit.sources.remote import is_url, open_object
 
 MAGIC: list[tuple[bytes, str]] = [
     (b"\x1f\x8b", "gzip"),
@@ -258,14 +259,22 @@ def _short(e: BaseException) -> str:
     return msg if len(msg) <= 120 else msg[:117] + "..."
 
 
-def open_raw(ref: InputRef, budget: Budget | None = None) -> tuple[Stream, Any]:
-    """Open the input's raw bytes (a file, or standard input) as a :class:`Stream`.
+def open_file(fs_path: str, storage_options: Any = ()) -> BinaryIO:
+    """Open a local path, or an fsspec URL (object storage), for seekable binary reading."""
+    if is_url(fs_path):
+        return cast(BinaryIO, open_object(fs_path, storage_options))
+    return open(fs_path, "rb", buffering=0)
+
+
+def open_raw(ref: InputRef, budget: Budget | None = None,
+             storage_options: Any = ()) -> tuple[Stream, Any]:
+    """Open the input's raw bytes (a file, an object, or standard input) as a :class:`Stream`.
 
     Returns the stream and the object to close (None for standard input).
     """
     if ref.fs_path is None:
         return Stream(sys.stdin.buffer, ref.path, 0, None, budget, raw=True), None
-    f = open(ref.fs_path, "rb", buffering=0)
+    f = open_file(ref.fs_path, storage_options)
     return Stream(f, ref.path, 0, None, budget, raw=True), f
 
 

@@ -6,9 +6,11 @@ import errno
 import fnmatch
 import os
 import stat
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
 from logaudit.sources.interface import InputError, InputRef
+from logaudit.sources.remote import discover_url, is_url
 
 
 def _matches(path: str, globs: Sequence[str]) -> bool:
@@ -27,18 +29,23 @@ def discover(
     include: Sequence[str] = (),
     exclude: Sequence[str] = (),
     follow_symlinks: bool = True,
+    storage_options: Mapping[str, Any] | None = None,
 ) -> Iterator[InputRef | InputError]:
     """Yield each input under ``paths`` once, in a stable order, or why it was not taken.
 
     Directories are walked recursively in sorted order; a directory reached twice (a symlink
     loop, or two paths naming the same tree) is walked once. FIFOs, sockets and devices found
-    while walking are skipped and counted; a missing or unreadable path is an error.
+    while walking are skipped and counted; a missing or unreadable path is an error. An fsspec
+    URL (``s3://bucket/prefix/``) is listed by :mod:`logaudit.sources.remote`.
     """
     seen_dirs: set[tuple[int, int]] = set()
     seen_files: set[tuple[int, int]] = set()
     for p in paths:
         if p == "-":
             yield InputRef("-", None)
+            continue
+        if is_url(p):
+            yield from discover_url(p, include, exclude, storage_options or {})
             continue
         try:
             st = os.stat(p)

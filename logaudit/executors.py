@@ -1,0 +1,217 @@
+"""Where the runner's tasks run: ``local`` (this process and a process pool, the default) or
+``dask`` (a Dask distributed cluster: an existing scheduler, or a ``LocalCluster`` on 127.0.0.1).
+
+Only :class:`~logaudit.runner.Task` records travel to the workers (an input's path or URL and a
+byte range): workers open the files or objects themselves, the driver never moves log bytes.
+The scan options (compiled rules, key) are scattered to the workers once. Tasks are submitted
+with a bounded number in flight and merged as they come back by the runner's own ``collect``,
+so ordering, dedup and exit codes are those of the local runner.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from logaudit.errors import ConfigError
+from logaudit.findings import Finding
+from logaudit.runner import (
+    Counters,
+    ProgressFn,
+    ScanOptions,
+    Task,
+    TaskResult,
+    run,
+    run_task,
+)
+from logaudit.sources.interface import InputError, InputRef
+
+EXECUTORS = ("local", "dask")
+DASK_INSTALL = "pip install 'logaudit[dask]'"
+# Task exceptions are retried this often; a worker lost mid-task is counted separately by the
+# scheduler (``distributed.scheduler.allowed-failures``) before the task is given up.
+DEFAULT_RETRIES = 2
+
+TaskFn = Callable[[Task, ScanOptions], TaskResult]
+
+
+def _import_distributed() -> Any:
+    try:
+        import distributed
+    except ImportError:
+        raise ConfigError(f"--executor dask needs Dask distributed: {DASK_INSTALL}") from None
+    return distributed
+
+
+class DaskExecutor:
+    """Runs tasks on a Dask cluster; use as a context manager (or :meth:`start`/:meth:`close`).
+
+    ``address``: a scheduler (``tcp://host:8786``); None starts a ``LocalCluster`` of
+    ``workers`` single-threaded worker processes on 127.0.0.1 (``allowed_failures`` then sets
+    how many worker losses a task survives). ``task_fn`` is what runs on the workers.
+    """
+
+    def __init__(
+        self,
+        address: str | None = None,
+        workers: int = 0,
+        progress: ProgressFn | None = None,
+        retries: int = DEFAULT_RETRIES,
+        allowed_failures: int | None = None,
+        task_fn: TaskFn = run_task,
+    ) -> None:
+        self.address = address
+        self.workers = workers
+        self.progress = progress
+        self.retries = retries
+        self.allowed_failures = allowed_failures
+        self.task_fn = task_fn
+        self.client: Any = None
+        self._cluster: Any = None
+        self._seen_workers = -1
+        self._checked = 0.0
+
+    def start(self) -> int:
+        """Connect (or start the local cluster); return the cluster's worker threads."""
+        distributed = _import_distributed()
+        import dask
+
+        try:
+            if self.address:
+                self.client = distributed.Client(self.address, timeout="30s")
+            else:
+                cfg = {} if self.allowed_failures is None else {
+                    "distributed.scheduler.allowed-failures": self.allowed_failures}
+                with dask.config.set(cfg):
+                    self._cluster = distributed.LocalCluster(
+                        n_workers=self.workers or (os.cpu_count() or 1), threads_per_worker=1,
+                        processes=True, host="127.0.0.1", dashboard_address=None,
+                        silence_logs=logging.ERROR)
+                self.client = distributed.Client(self._cluster)
+        except (OSError, TimeoutError, RuntimeError) as e:
+            self.close()
+            where = f"the scheduler at {self.address}" if self.address else "a local cluster"
+            raise ConfigError(f"--executor dask: cannot start or reach {where} "
+                              f"({type(e).__name__}); check --scheduler") from None
+        return self.slots()
+
+    def slots(self) -> int:
+        """Worker threads in the cluster now (at least 1)."""
+        threads: dict[str, int] = self.client.nthreads()
+        return max(sum(threads.values()), 1)
+
+    def close(self) -> None:
+        """Disconnect; stop the local cluster if this executor started it."""
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+        if self._cluster is not None:
+            self._cluster.close()
+            self._cluster = None
+
+    def __enter__(self) -> DaskExecutor:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _report_workers(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if self.progress is None or (not force and now - self._checked < 1.0):
+            return
+        self._checked = now
+        n = len(self.client.nthreads())
+        if n != self._seen_workers:
+            self._seen_workers = n
+            self.progress("workers", None, n)
+
+    def execute(self, tasks: list[Task], opts: ScanOptions, workers: int,
+                collect: Callable[[TaskResult], None]) -> None:
+        """Run ``tasks`` on the cluster (standard input here); ``collect`` each result."""
+        distributed = _import_distributed()
+        for t in tasks:
+            if t.ref.fs_path is None:  # standard input can only be read by this process
+                collect(run_task(t, opts))
+        remote = [t for t in tasks if t.ref.fs_path is not None]
+        if not remote:
+            return
+        client = self.client
+        self._report_workers(force=True)
+        shared = client.scatter(opts, broadcast=True, hash=False)
+        limit = max(2 * self.slots(), 4)  # bounded in-flight work (backpressure)
+        tag = uuid.uuid4().hex[:8]
+        owner: dict[Any, Task] = {}
+        todo = iter(enumerate(remote))
+
+        def submit() -> Any:
+            nxt = next(todo, None)
+            if nxt is None:
+                return None
+            i, task = nxt
+            fut = client.submit(_on_worker, self.task_fn, task, shared, retries=self.retries,
+                                key=f"logaudit-{tag}-{i}", pure=False)
+            owner[fut] = task
+            return fut
+
+        first = [f for f in (submit() for _ in range(limit)) if f is not None]
+        queue = distributed.as_completed(first)
+        try:
+            for fut in queue:
+                task = owner.pop(fut)
+                collect(self._result(fut, task))
+                fut.release()
+                nxt = submit()
+                if nxt is not None:
+                    queue.add(nxt)
+                self._report_workers()
+        except BaseException:
+            client.cancel(list(owner), force=True)
+            raise
+        finally:
+            shared.release()
+
+    def _result(self, fut: Any, task: Task) -> TaskResult:
+        if fut.status == "finished":
+            return fut.result()  # type: ignore[no-any-return]
+        exc = fut.exception()
+        name = type(exc).__name__
+        if name == "KilledWorker":
+            reason = ("a Dask worker died on every attempt at it (lost, out of memory or "
+                      "killed); not scanned")
+        else:
+            # Only the type: a message could quote input bytes.
+            reason = f"failed on a Dask worker after {self.retries + 1} attempt(s) ({name})"
+        return TaskResult(task.ref.path, errors=[InputError(task.ref.path, reason)],
+                          part=task.part, parts=task.parts)
+
+
+def _on_worker(task_fn: TaskFn, task: Task, opts: ScanOptions) -> TaskResult:
+    return task_fn(task, opts)
+
+
+def run_with(
+    executor: str,
+    items: Iterable[InputRef | InputError | Task],
+    opts: ScanOptions,
+    workers: int,
+    progress: ProgressFn | None = None,
+    scheduler: str | None = None,
+) -> tuple[list[Finding], list[InputError], Counters]:
+    """:func:`logaudit.runner.run` on the chosen executor (``local`` or ``dask``).
+
+    For ``dask``, ``scheduler`` (else ``DASK_SCHEDULER_ADDRESS``) names the cluster; without
+    one a ``LocalCluster`` of ``workers`` processes is started on 127.0.0.1 and stopped after.
+    """
+    if executor == "local":
+        return run(items, opts, workers, progress)
+    if executor != "dask":
+        raise ConfigError(f"--executor: expected one of {', '.join(EXECUTORS)}, "
+                          f"not {executor!r}")
+    address = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS") or None
+    with DaskExecutor(address, workers, progress) as ex:
+        return run(items, opts, ex.slots(), progress, execute=ex.execute)
