@@ -29,7 +29,14 @@ from logaudit.sources.archives import Walk, is_tar, is_zip, walk_stream
 from logaudit.sources.chunking import DEFAULT_BLOCK, DEFAULT_MAX_LINE, Chunk, iter_chunks
 from logaudit.sources.interface import InputError, InputRef, StreamError
 from logaudit.sources.limits import Budget, Limits
-from logaudit.sources.openers import SNIFF_BYTES, Stream, binary_kind, detect_codec, open_raw
+from logaudit.sources.openers import (
+    SNIFF_BYTES,
+    Stream,
+    binary_kind,
+    detect_codec,
+    open_file,
+    open_raw,
+)
 
 DEFAULT_SPLIT = 32 << 20
 # Decoded streams are read in pieces of this size: a decoder error loses at most one piece.
@@ -53,6 +60,8 @@ class ScanOptions:
     scan_binary: bool = False
     limits: Limits = field(default_factory=Limits)
     split_size: int = DEFAULT_SPLIT
+    # fsspec options for object-storage inputs (frozen pairs); may hold credentials: no repr.
+    storage_options: tuple[tuple[str, object], ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True)
@@ -105,6 +114,9 @@ class Counters:
 ProgressFn = Callable[[str, TaskResult | None, int], None]
 """Called as ``progress(event, result, total_tasks)``; events: ``start`` (result None) once the
 tasks are planned, then ``done`` per finished task (``result.bytes_scanned`` for bytes)."""
+
+ExecuteFn = Callable[[list["Task"], ScanOptions, int, Callable[["TaskResult"], None]], None]
+"""Runs every task and hands each result to the collect callback as it arrives."""
 
 _ENGINES: dict[tuple[tuple[str, ...], str], Engine] = {}
 
@@ -174,7 +186,7 @@ def run_task(task: Task, opts: ScanOptions) -> TaskResult:
     engine = _engine_for(opts)
     budget = Budget(opts.limits, ref.path)
     try:
-        stream, closer = open_raw(ref, budget)
+        stream, closer = open_raw(ref, budget, opts.storage_options)
     except OSError as e:
         result.errors.append(_open_error(ref.path, e))
         return result
@@ -263,7 +275,7 @@ def _run_range(task: Task, opts: ScanOptions) -> TaskResult:
     result.inputs_scanned = int(task.part == 0)
     engine = _engine_for(opts)
     try:
-        f = open(ref.fs_path, "rb", buffering=0)
+        f = open_file(ref.fs_path, opts.storage_options)
     except OSError as e:
         if task.part == 0:
             result.errors.append(_open_error(ref.path, e))
@@ -355,7 +367,7 @@ def plan(ref: InputRef, opts: ScanOptions, workers: int = 1) -> list[Task]:
 
 def _plain_text(path: str, opts: ScanOptions) -> bool:
     try:
-        with open(path, "rb") as f:
+        with open_file(path, opts.storage_options) as f:
             head = f.read(SNIFF_BYTES)
     except OSError:
         return False
@@ -387,11 +399,13 @@ def run(
     opts: ScanOptions,
     workers: int = 1,
     progress: ProgressFn | None = None,
+    execute: ExecuteFn | None = None,
 ) -> tuple[list[Finding], list[InputError], Counters]:
     """Scan every input; return findings (deterministic order), errors and counters.
 
-    The result does not depend on ``workers``. ``KeyboardInterrupt`` stops the workers and
-    propagates; nothing partial is returned.
+    The result does not depend on ``workers`` nor on ``execute`` (how the tasks are run: this
+    process and a local process pool by default; see :mod:`logaudit.executors`).
+    ``KeyboardInterrupt`` stops the workers and propagates; nothing partial is returned.
     """
     started = time.monotonic()
     counters = Counters()
@@ -422,7 +436,7 @@ def run(
         counters.bytes_scanned += res.bytes_scanned
         counters.inputs_scanned += res.inputs_scanned
 
-    _execute(tasks, opts, workers, collect)
+    (execute or _execute)(tasks, opts, workers, collect)
     counters.inputs_skipped = sum(e.kind == "skipped" for e in errors)
     counters.inputs_failed = len({e.path for e in errors if e.kind == "error"})
     findings.sort(key=lambda f: (f.path, f.line, f.column, f.rule_id, f.fingerprint))
