@@ -11,7 +11,7 @@ from __future__ import annotations
 import getpass
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,18 +43,21 @@ class Baseline:
     entries: dict[str, BaselineEntry] = field(default_factory=dict)
     key_id: str = ""
 
-    def add(self, findings: Iterable[Finding], who: str = "", why: str = "") -> int:
-        """Accept ``findings``; returns how many fingerprints were new to the baseline."""
+    def add(self, rows: Iterable[Mapping[str, Any]], who: str = "", why: str = "") -> int:
+        """Accept findings (rows with fingerprint, rule_id, category, severity, path);
+        returns how many fingerprints were new to the baseline."""
         added = 0
         now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        for f in findings:
-            e = self.entries.get(f.fingerprint)
+        for f in rows:
+            fp = str(f["fingerprint"])
+            e = self.entries.get(fp)
             if e is None:
-                e = self.entries[f.fingerprint] = BaselineEntry(
-                    f.rule_id, f.category, f.severity, now, [], who, why)
+                e = self.entries[fp] = BaselineEntry(
+                    str(f["rule_id"]), str(f["category"]), str(f["severity"]), now, [], who, why)
                 added += 1
-            if f.path not in e.paths and len(e.paths) < 20:
-                e.paths.append(f.path)
+            path = str(f["path"])
+            if path not in e.paths and len(e.paths) < 20:
+                e.paths.append(path)
         return added
 
     def prune(self, seen: set[str]) -> int:

@@ -26,9 +26,8 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "event": record.getMessage(),
         }
-        for k, v in vars(record).items():
-            if k not in _STD_ATTRS and not k.startswith("_"):
-                doc[k] = v
+        doc.update((k, v) for k, v in vars(record).items()
+                   if k not in _STD_ATTRS and not k.startswith("_"))
         if record.exc_info and record.exc_info[0] is not None:
             doc["exception"] = record.exc_info[0].__name__
         return json.dumps(doc, default=str, sort_keys=False)
@@ -48,7 +47,7 @@ class TextFormatter(logging.Formatter):
 
 
 def configure(path: str | None, fmt: str = "text", level: str = "info") -> None:
-    """Send the ``logaudit`` logger to ``path`` (appending) in ``fmt``; nothing if ``path`` is None."""
+    """Send the ``logaudit`` logger to ``path`` (appending) in ``fmt``; nowhere if it is None."""
     for h in list(LOGGER.handlers):
         LOGGER.removeHandler(h)
     LOGGER.propagate = False
@@ -61,6 +60,6 @@ def configure(path: str | None, fmt: str = "text", level: str = "info") -> None:
     LOGGER.setLevel(level.upper())
 
 
-def event(name: str, run_id: str, level: int = logging.INFO, **fields: Any) -> None:
+def event(name: str, run_id: str, level: int = logging.INFO, /, **fields: Any) -> None:
     """Log one structured event. Callers pass counts, paths and reasons — never matched values."""
     LOGGER.log(level, name, extra={"run_id": run_id, **fields})

@@ -78,6 +78,10 @@ class Task:
     member: str | None = None
     part: int = 0
     parts: int = 1
+    # Incremental (--state) scan of a plain file from ``start`` (a line start); the lines
+    # before it number ``line_base``.
+    resume: bool = False
+    line_base: int = 0
 
 
 @dataclass
@@ -93,6 +97,9 @@ class TaskResult:
     lines: int = 0
     part: int = 0
     parts: int = 1
+    # Incremental scans: where the next run resumes (a line start) and the lines before it.
+    end_offset: int = 0
+    end_line: int = 0
 
 
 @dataclass
@@ -179,6 +186,8 @@ class _StopOnError:
 
 def run_task(task: Task, opts: ScanOptions) -> TaskResult:
     """Scan one task in this process."""
+    if task.resume:
+        return _run_resume(task, opts)
     if task.parts > 1:
         return _run_range(task, opts)
     ref = task.ref
@@ -208,6 +217,100 @@ def _open_error(path: str, e: OSError) -> InputError:
     if isinstance(e, FileNotFoundError):
         return InputError(path, "vanished before it was read (rotated or deleted)", "skipped")
     return InputError(path, f"cannot open: {e.strerror}; check that it is readable")
+
+
+# ---------------------------------------------------------------- incremental (--state)
+
+
+class _CompleteLines:
+    """Reads a file to its current end but withholds an unterminated last line: a line still
+    being written is left for the next run, which resumes at its start."""
+
+    def __init__(self, f: BinaryIO) -> None:
+        self._f = f
+        self._held = b""
+        self._eof = False
+
+    def read(self, n: int = -1) -> bytes:
+        while not self._eof:
+            piece = self._f.read(max(n, 1 << 16))
+            if not piece:
+                self._eof = True
+                return b""
+            data = self._held + piece
+            cut = data.rfind(b"\n")
+            if cut < 0:
+                self._held = data
+                if len(self._held) > 64 << 20:  # a huge unterminated line: scan it anyway
+                    self._held = b""
+                    return data
+                continue
+            self._held = data[cut + 1:]
+            return data[: cut + 1]
+        return b""
+
+
+def _run_resume(task: Task, opts: ScanOptions) -> TaskResult:
+    """Scan a plain file from ``task.start`` to its last complete line (see :class:`Task`)."""
+    ref = task.ref
+    assert ref.fs_path is not None
+    result = TaskResult(ref.path, end_offset=task.start, end_line=task.line_base)
+    engine = _engine_for(opts)
+    try:
+        f = open(ref.fs_path, "rb")
+    except OSError as e:
+        result.errors.append(_open_error(ref.path, e))
+        return result
+    groups: list = []  # type: ignore[type-arg]
+    recent: list[Chunk] = []
+    lines = done = 0
+    with f:
+        try:
+            f.seek(task.start)
+            scan = engine.stream()
+            for chunk in iter_chunks(_CompleteLines(f), opts.block_size,  # type: ignore[arg-type]
+                                     opts.max_line):
+                groups.extend(scan.feed(chunk))
+                lines = chunk.first_line - 1 + chunk.data.count(b"\n")
+                done = chunk.offset + len(chunk.data)
+                recent = [*recent[-1:], chunk]
+        except OSError as e:
+            result.errors.append(InputError(ref.path, f"read error after byte {task.start + done}"
+                                            f": {e.strerror}"))
+            return result
+    pending = scan.pending_line()
+    stop_line, stop_offset = lines, done
+    if pending is None:
+        groups.extend(scan.finish())
+    else:
+        # Resume at the open block's first line next time and report nothing from that line on
+        # now: the next run finds it all, the block whole.
+        stop_line, stop_offset = pending - 1, _line_offset(recent, pending, done)
+        groups = [g for g in groups if g.line < pending]
+    base = task.line_base
+    for lh in groups:
+        for h in lh.hits:
+            h.line += base
+            h.end_line += base
+        lh.line += base
+    _emit(groups, ref.path, opts, result.findings)
+    result.inputs_scanned = 1
+    result.bytes_scanned = done
+    result.end_offset = task.start + stop_offset
+    result.end_line = base + stop_line
+    return result
+
+
+def _line_offset(recent: list[Chunk], line: int, default: int) -> int:
+    """Byte offset (in the scanned stream) of the start of ``line``, from the last chunks."""
+    for chunk in recent:
+        last = chunk.first_line + chunk.data.count(b"\n")
+        if chunk.first_line <= line <= last:
+            pos = 0
+            for _ in range(line - chunk.first_line):
+                pos = chunk.data.index(b"\n", pos) + 1
+            return chunk.offset + pos
+    return default
 
 
 # ---------------------------------------------------------------- byte ranges
@@ -395,7 +498,7 @@ def _run_in_worker(task: Task) -> TaskResult:
 
 
 def run(
-    items: Iterable[InputRef | InputError],
+    items: Iterable[InputRef | InputError | Task],
     opts: ScanOptions,
     workers: int = 1,
     progress: ProgressFn | None = None,
@@ -415,6 +518,8 @@ def run(
     for item in items:
         if isinstance(item, InputError):
             errors.append(item)
+        elif isinstance(item, Task):
+            tasks.append(item)
         else:
             tasks.extend(plan(item, opts, workers))
     total = len(tasks)

@@ -47,6 +47,7 @@ class Entry:
     head_len: int
     offset: int  # raw bytes scanned (a line boundary)
     line: int  # lines before ``offset``
+    tail: str = ""  # keyed hash of the (up to) 256 bytes before ``offset``
     decoded_head: str = ""  # keyed hash of the first decoded bytes (finds gzipped rotations)
     decoded_len: int = 0
     compressed: bool = False
@@ -55,7 +56,7 @@ class Entry:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Entry:
         """Load one entry, ignoring unknown keys from newer versions."""
-        known = {f for f in cls.__dataclass_fields__}
+        known = set(cls.__dataclass_fields__)
         return cls(**{k: v for k, v in d.items() if k in known})
 
 

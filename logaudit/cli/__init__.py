@@ -9,6 +9,7 @@ import traceback
 import typer
 
 from logaudit import __version__
+from logaudit.cli.baseline import baseline_app
 from logaudit.cli.console import EXIT_INCOMPLETE, EXIT_INTERRUPTED, EXIT_USAGE, error_line
 from logaudit.cli.report import report_command
 from logaudit.cli.rules import rules_app
@@ -24,6 +25,7 @@ app = typer.Typer(
 )
 app.command("scan", no_args_is_help=True)(scan_command)
 app.add_typer(rules_app, name="rules")
+app.add_typer(baseline_app, name="baseline")
 app.command("report")(report_command)
 
 

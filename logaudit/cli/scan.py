@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
+import tempfile
+import time
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -11,6 +16,7 @@ from logaudit.cli.console import (
     EXIT_CLEAN,
     EXIT_FINDINGS,
     EXIT_INCOMPLETE,
+    EXIT_LOCKED,
     err_console,
     error_line,
     fail,
@@ -18,6 +24,7 @@ from logaudit.cli.console import (
     stderr_is_tty,
 )
 from logaudit.errors import ConfigError
+from logaudit.executors import EXECUTORS
 from logaudit.logs import configure as configure_logging
 from logaudit.reports.frame import SEVERITY_ORDER
 from logaudit.reports.summary import one_line, severity_at_least
@@ -26,6 +33,8 @@ from logaudit.reports.writers import ReportFormat, format_for_path, write_report
 from logaudit.rules import PACKS, RuleSelection
 from logaudit.runner import TaskResult
 from logaudit.sources.limits import Limits, parse_size
+from logaudit.sources.remote import parse_storage_options
+from logaudit.state import LockedError, state_lock
 
 
 def exit_code(result: ScanResult, fail_on: str) -> int:
@@ -75,6 +84,21 @@ def scan_command(
     log_file: str | None = typer.Option(None, "--log-file",
                                         help="Append logaudit's own structured log to FILE."),
     log_format: str = typer.Option("text", "--log-format", help="Log format: text or json."),
+    state: str | None = typer.Option(None, "--state",
+                                     help="Incremental: scan only new files and appended bytes, "
+                                          "remembered in FILE (locked while running)."),
+    wait: float = typer.Option(0.0, "--wait",
+                               help="With --state: wait up to SECONDS for another run's lock."),
+    baseline: str | None = typer.Option(None, "--baseline",
+                                        help="Report only findings not accepted in FILE."),
+    executor: str = typer.Option("local", "--executor",
+                                 help="Where tasks run: local (processes) or dask (a cluster)."),
+    scheduler: str | None = typer.Option(None, "--scheduler", envvar="DASK_SCHEDULER_ADDRESS",
+                                         help="Dask scheduler ADDRESS (tcp://host:8786); "
+                                              "none: a local cluster on 127.0.0.1."),
+    storage_option: list[str] = typer.Option([], "--storage-option",
+                                             help="fsspec option KEY=VALUE for URL paths "
+                                                  "(s3://…); repeatable."),
 ) -> None:
     """Scan logs for secrets, PII and verbose errors."""
     if log_format not in ("text", "json"):
@@ -101,8 +125,35 @@ def scan_command(
         limits = Limits(parse_size(max_decompressed), max_ratio, max_members, max_depth)
     except ValueError as e:
         fail(f"--max-decompressed: {e}")
-    result = _run(paths, selection, include, exclude, workers, show_secrets, engine,
-                  scan_binary, show_progress, limits)
+    if output:
+        output = time.strftime(output)  # date templates: -o /var/lib/logaudit/%Y-%m-%d.parquet
+    kwargs: dict[str, Any] = {
+        "rules": selection, "include": include, "exclude": exclude,
+        "workers": workers or None, "show_secrets": show_secrets, "backend": engine,
+        "scan_binary": scan_binary, "limits": limits, "state": state, "baseline": baseline,
+    }
+    if executor not in EXECUTORS:
+        fail(f"--executor: expected one of {', '.join(EXECUTORS)}, not {executor!r}")
+    try:
+        kwargs["storage_options"] = parse_storage_options(storage_option)
+    except ConfigError as e:
+        fail(str(e))
+    kwargs.update(executor=executor, scheduler=scheduler)
+    lock = state_lock(state, wait) if state else contextlib.nullcontext()
+    try:
+        with lock:
+            code = _scan_and_report(paths, kwargs, show_progress, output, out_fmt, fail_on,
+                                    quiet, max_rows)
+    except LockedError as e:
+        fail(str(e), EXIT_LOCKED)
+    raise typer.Exit(code)
+
+
+def _scan_and_report(paths: list[str], kwargs: dict[str, Any], show_progress: bool,
+                     output: str | None, out_fmt: ReportFormat, fail_on: str, quiet: bool,
+                     max_rows: int) -> int:
+    """Scan, write the report, then (only then) commit the incremental state."""
+    result = _run(paths, show_progress, kwargs)
     run = result.run_record()
     for err in result.errors:
         if err.kind == "error":
@@ -123,33 +174,29 @@ def scan_command(
     elif out_fmt is ReportFormat.TABLE:
         out_console.print(render(df, run, max_rows=max_rows))
     else:
-        import tempfile
-
+        if out_fmt is ReportFormat.PARQUET:
+            fail("parquet is binary: write it to a file with -o FILE.parquet")
         with tempfile.TemporaryDirectory() as d:
             tmp = Path(d) / "report"
             write_report(df, str(tmp), out_fmt, run)
-            if out_fmt is ReportFormat.PARQUET:
-                fail("parquet is binary: write it to a file with -o FILE.parquet")
-            typer.echo(tmp.read_text(encoding="utf-8"), nl=False)
-    raise typer.Exit(code)
+            sys.stdout.write(tmp.read_text(encoding="utf-8"))
+            sys.stdout.flush()
+    b = result.extra.get("baseline")
+    if b and not quiet:
+        err_console.print(
+            f"logaudit: baseline {b['file']}: {b['suppressed']} finding(s) suppressed; "
+            f"{b['stale']} baseline entr{'y' if b['stale'] == 1 else 'ies'} no longer occur"
+            + (" (remove them with 'logaudit baseline prune')" if b["stale"] else ""),
+            markup=False)
+    # NOTE: the state moves forward only after the report is safely written: a run killed
+    # before this line is rescanned, whole, by the next run.
+    result.commit_state()
+    return code
 
 
-def _run(
-    paths: list[str],
-    selection: RuleSelection,
-    include: list[str],
-    exclude: list[str],
-    workers: int,
-    show_secrets: bool,
-    engine: str,
-    scan_binary: bool,
-    show_progress: bool,
-    limits: Limits | None = None,
-) -> ScanResult:
+def _run(paths: list[str], show_progress: bool, kwargs: dict[str, Any]) -> ScanResult:
     if not show_progress:
-        return scan(paths, rules=selection, include=include, exclude=exclude,
-                    workers=workers or None, show_secrets=show_secrets, backend=engine,
-                    scan_binary=scan_binary, limits=limits)
+        return scan(paths, **kwargs)
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -162,20 +209,22 @@ def _run(
     with Progress(
         TextColumn("[bold]scanning"), BarColumn(), MofNCompleteColumn(),
         TextColumn("{task.fields[mb]:.1f} MB · {task.fields[mbs]:.0f} MB/s · "
-                   "{task.fields[found]} finding(s)"),
+                   "{task.fields[found]} finding(s){task.fields[wk]}"),
         TimeElapsedColumn(), TimeRemainingColumn(), console=err_console, transient=True,
     ) as bar:
-        task = bar.add_task("scan", total=None, mb=0.0, mbs=0.0, found=0)
-        state = {"bytes": 0, "found": 0}
+        task = bar.add_task("scan", total=None, mb=0.0, mbs=0.0, found=0, wk="")
+        counts = {"bytes": 0, "found": 0}
 
         def on_progress(event: str, res: TaskResult | None, total: int) -> None:
+            if event == "workers":  # a Dask cluster's size (``total`` is the worker count)
+                bar.update(task, wk=f" · {total} worker(s)")
+                return
             if res is not None:
-                state["bytes"] += res.bytes_scanned
-                state["found"] += len(res.findings)
+                counts["bytes"] += res.bytes_scanned
+                counts["found"] += len(res.findings)
             elapsed = bar.tasks[0].elapsed or 1e-9
-            bar.update(task, total=total, advance=int(event == "done"), mb=state["bytes"] / 1e6,
-                       mbs=state["bytes"] / 1e6 / elapsed, found=state["found"])
+            bar.update(task, total=total, advance=int(event == "done"),
+                       mb=counts["bytes"] / 1e6, mbs=counts["bytes"] / 1e6 / elapsed,
+                       found=counts["found"])
 
-        return scan(paths, rules=selection, include=include, exclude=exclude,
-                    workers=workers or None, show_secrets=show_secrets, backend=engine,
-                    scan_binary=scan_binary, progress=on_progress, limits=limits)
+        return scan(paths, progress=on_progress, **kwargs)

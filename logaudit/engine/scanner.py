@@ -191,6 +191,16 @@ class StreamScan:
             out.extend(det.feed(chunk, marks))
         return out
 
+    def pending_line(self) -> int | None:
+        """First line of the earliest multi-line block still open, if any.
+
+        An incremental scan stops before that line instead of calling :meth:`finish`, so a block
+        still being written is found whole by the next run.
+        """
+        lines = [n for det in self._detectors
+                 if (n := getattr(det, "pending_line", lambda: None)()) is not None]
+        return min(lines) if lines else None
+
     def finish(self) -> list[LineHits]:
         """End of the stream: flush open multi-line blocks."""
         out: list[LineHits] = []

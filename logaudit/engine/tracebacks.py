@@ -743,6 +743,10 @@ class TracebackDetector:
         self._remember_tail(chunk)
         return out
 
+    def pending_line(self) -> int | None:
+        """First line of the earliest block still open (an incremental scan resumes there)."""
+        return min((b.line for b in self._open), default=None)
+
     def finish(self) -> list[LineHits]:
         """End of stream: report open blocks."""
         out: list[LineHits] = []

@@ -1,0 +1,185 @@
+"""Plans an incremental (``--state``) scan and derives the next state from its results.
+
+Per input: plain files resume at the offset the previous run reached (or restart when they
+shrank or their head changed); a file renamed by rotation is recognised by its inode, or by its
+content (keyed hashes of its first bytes and of the bytes before the old offset); a compressed
+rotation of a scanned file is recognised by its decoded head and its already-reported lines are
+dropped; unchanged compressed files and archives are skipped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import stat
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from logaudit.findings import Finding
+from logaudit.runner import Task, TaskResult
+from logaudit.sources.interface import InputError, InputRef
+from logaudit.sources.openers import detect_codec
+from logaudit.state import (
+    HEAD_BYTES,
+    Entry,
+    Resume,
+    State,
+    keyed_hash,
+    make_entry,
+    read_head,
+    resume_point,
+)
+
+
+@dataclass
+class Planned:
+    """What the plan knew about one input before the run."""
+
+    ref: InputRef
+    key_path: str  # absolute path: the state's key, whatever the working directory
+    st: os.stat_result
+    head: bytes
+    compressed: bool
+    decoded_head: bytes
+    resume: Resume
+    prev: Entry | None = None
+
+
+def _decoded_head(path: str) -> bytes:
+    """First decoded bytes of a compressed file ('' if it cannot be decoded)."""
+    from logaudit.sources.openers import decompress, open_raw, peek
+
+    try:
+        stream, closer = open_raw(InputRef(path, path))
+        try:
+            codec = detect_codec(peek(stream))
+            if codec is None:
+                return b""
+            return peek(decompress(stream, codec), HEAD_BYTES)
+        finally:
+            if closer is not None:
+                closer.close()
+    except Exception:  # a corrupt file: the scan itself reports why; here it is just "new"
+        return b""
+
+
+def plan(
+    items: Iterable[InputRef | InputError], state: State, key: bytes
+) -> tuple[list[InputRef | InputError | Task], dict[str, Planned], int]:
+    """Turn discovered inputs into tasks; returns (items for the runner, plans, unchanged)."""
+    out: list[InputRef | InputError | Task] = []
+    plans: dict[str, Planned] = {}
+    unchanged = 0
+    for item in items:
+        if isinstance(item, InputError) or item.fs_path is None:
+            out.append(item)  # errors, and stdin (no identity: always scanned whole)
+            continue
+        try:
+            st = os.stat(item.fs_path)
+            if not stat.S_ISREG(st.st_mode):
+                out.append(item)  # a FIFO or device: a stream without identity, read whole
+                continue
+            head = read_head(item.fs_path, HEAD_BYTES)
+        except OSError:
+            out.append(item)  # the runner reports it
+            continue
+        compressed = detect_codec(head) is not None
+        dhead = _decoded_head(item.fs_path) if compressed else b""
+        key_path = os.path.abspath(item.fs_path)
+        resume, prev = resume_point(state, key_path, st, head, key,
+                                    dhead if compressed else None)
+        if not compressed and resume.offset == 0 and not resume.unchanged:
+            resume = _by_content(state, item.fs_path, st, head, key) or resume
+        plans[item.path] = Planned(item, key_path, st, head, compressed, dhead, resume, prev)
+        if resume.unchanged:
+            unchanged += 1
+            continue
+        if compressed or _is_archive(head):
+            out.append(item)
+        else:
+            out.append(Task(item, start=resume.offset, resume=True, line_base=resume.line))
+    return out, plans, unchanged
+
+
+def _is_archive(head: bytes) -> bool:
+    from logaudit.sources.archives import is_tar, is_zip
+
+    return is_tar(head) or is_zip(head)
+
+
+def _by_content(state: State, path: str, st: os.stat_result, head: bytes,
+                key: bytes) -> Resume | None:
+    """A plain file holding what another entry scanned (copied/renamed across filesystems,
+    copytruncate's copy): resume where that entry stopped, if both its head and the bytes just
+    before its offset match."""
+    for e in state.entries.values():
+        if e.compressed or e.offset <= 0 or e.offset > st.st_size or not e.tail:
+            continue
+        if e.head_len < min(HEAD_BYTES, e.offset) or keyed_hash(key, head[: e.head_len]) != e.head:
+            continue
+        try:
+            with open(path, "rb") as f:
+                f.seek(e.offset - len_tail(e))
+                tail = f.read(len_tail(e))
+        except OSError:
+            return None
+        if keyed_hash(key, tail) == e.tail:
+            return Resume(e.offset, e.line, reason=f"same content as {e.path}")
+    return None
+
+
+def len_tail(e: Entry) -> int:
+    """How many bytes before the offset the tail hash covers."""
+    return min(256, e.offset)
+
+
+def finish(
+    state: State,
+    plans: dict[str, Planned],
+    results: dict[str, TaskResult],
+    findings: list[Finding],
+    failed: set[str],
+    key: bytes,
+) -> tuple[State, list[Finding]]:
+    """The next state, and the findings minus lines a compressed rotation already reported."""
+    entries = dict(state.entries)
+    kept: list[Finding] = []
+    skip_upto = {p: pl.resume.line for p, pl in plans.items() if pl.resume.skip}
+    for f in findings:
+        if f.path in skip_upto and f.line <= skip_upto[f.path] and f.end_line == f.line:
+            continue
+        kept.append(f)
+    for path, pl in plans.items():
+        if path in failed and not pl.resume.unchanged:
+            continue  # not advanced: the next run tries again from the old point
+        res = results.get(path)
+        kp = pl.key_path
+        if pl.resume.unchanged and pl.prev is not None:
+            entry = dataclasses.replace(pl.prev, path=kp, mtime=pl.st.st_mtime)
+        elif pl.compressed or res is None:
+            entry = make_entry(kp, pl.st, pl.head, key, pl.st.st_size, 0, True, pl.decoded_head)
+        else:
+            entry = make_entry(kp, pl.st, pl.head, key, res.end_offset, res.end_line, False)
+            entry = dataclasses.replace(entry, tail=_tail_hash(pl.ref, res.end_offset, key))
+        # A renamed file: its old name's entry is replaced by this one.
+        for old_path, old in list(entries.items()):
+            if old_path != kp and (old.dev, old.ino) == (entry.dev, entry.ino):
+                del entries[old_path]
+        entries[kp] = entry
+    planned = {pl.key_path for pl in plans.values()}
+    for old_path in list(entries):
+        if old_path not in planned and not os.path.exists(old_path):
+            del entries[old_path]  # deleted or rotated away
+    return State(entries), kept
+
+
+def _tail_hash(ref: InputRef, offset: int, key: bytes) -> str:
+    n = min(256, offset)
+    if not n or ref.fs_path is None:
+        return ""
+    try:
+        with open(ref.fs_path, "rb") as f:
+            f.seek(offset - n)
+            return keyed_hash(key, f.read(n))
+    except OSError:
+        return ""
