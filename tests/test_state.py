@@ -75,7 +75,7 @@ def test_rotation_by_rename(tmp_path: Path) -> None:
     app.rename(logs / "app.log.1")
     write(app, range(7, 9))
     df = scan_state(logs, st)
-    got = sorted(zip(df["path"].to_list(), df["line"].to_list()))
+    got = sorted(df.select("path", "line").rows())
     assert got == [(str(logs / "app.log"), 1), (str(logs / "app.log"), 2),
                    (str(logs / "app.log.1"), 6), (str(logs / "app.log.1"), 7)]
 
@@ -92,7 +92,7 @@ def test_copytruncate(tmp_path: Path) -> None:
         f.truncate(0)
     write(app, range(100, 102))
     df = scan_state(logs, st)
-    assert sorted(zip(df["path"].to_list(), df["line"].to_list())) == [
+    assert sorted(df.select("path", "line").rows()) == [
         (str(app), 1), (str(app), 2)]
 
 
