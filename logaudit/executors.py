@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import pickle
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -84,8 +85,11 @@ class DaskExecutor:
             if self.address:
                 self.client = distributed.Client(self.address, timeout="30s")
             else:
-                cfg = {} if self.allowed_failures is None else {
-                    "distributed.scheduler.allowed-failures": self.allowed_failures}
+                # A worker holds only the task it runs: a lost worker costs one task, and
+                # costs other tasks no retry.
+                cfg: dict[str, Any] = {"distributed.scheduler.worker-saturation": 1.0}
+                if self.allowed_failures is not None:
+                    cfg["distributed.scheduler.allowed-failures"] = self.allowed_failures
                 with dask.config.set(cfg):
                     self._cluster = distributed.LocalCluster(
                         n_workers=self.workers or (os.cpu_count() or 1), threads_per_worker=1,
@@ -142,7 +146,12 @@ class DaskExecutor:
             return
         client = self.client
         self._report_workers(force=True)
-        shared = client.scatter(opts, broadcast=True, hash=False)
+        # The options (compiled rules, ~0.4 MB pickled) go to the cluster once, as a task of
+        # their own rather than scattered data: a task's inputs are kept by the scheduler, so
+        # the options are rebuilt if every worker holding them dies (scattered data would be
+        # lost for good, and every task after it with it).
+        shared = client.submit(pickle.loads, pickle.dumps(opts), pure=False,
+                               key=f"logaudit-opts-{uuid.uuid4().hex[:8]}")
         limit = max(2 * self.slots(), 4)  # bounded in-flight work (backpressure)
         tag = uuid.uuid4().hex[:8]
         owner: dict[Any, Task] = {}
@@ -176,13 +185,15 @@ class DaskExecutor:
             shared.release()
 
     def _result(self, fut: Any, task: Task) -> TaskResult:
-        if fut.status == "finished":
+        try:
             return fut.result()  # type: ignore[no-any-return]
-        exc = fut.exception()
-        name = type(exc).__name__
+        except Exception as exc:
+            name = type(exc).__name__
         if name == "KilledWorker":
             reason = ("a Dask worker died on every attempt at it (lost, out of memory or "
                       "killed); not scanned")
+        elif "Cancelled" in name:
+            reason = "cancelled on the Dask cluster (workers or scheduler lost); not scanned"
         else:
             # Only the type: a message could quote input bytes.
             reason = f"failed on a Dask worker after {self.retries + 1} attempt(s) ({name})"
