@@ -265,6 +265,17 @@ def _char_col(text: bytes, byte_pos: int) -> int:
     return len(text[:byte_pos].decode("utf-8", "replace"))
 
 
+def _identity(h: Hit, value: bytes, whole: bytes) -> bytes:
+    """What the fingerprint covers: the sensitive value, or for a block without one (a stack
+    trace) its header plus what the block revealed, so two different traces differ."""
+    if h.secret_end > h.secret_start:
+        return value
+    if h.details:
+        shape = {k: v for k, v in h.details.items() if k not in ("frames", "frame_count")}
+        return whole + b"\x00" + json.dumps(shape, sort_keys=True, default=str).encode()
+    return whole
+
+
 def build_findings(
     lh: LineHits, path: str, run_id: str, key: bytes, show_secrets: bool = False
 ) -> list[Finding]:
@@ -313,8 +324,7 @@ def build_findings(
             column=lh.col_base + _char_col(text, h.start) + 1,
             rule_id=h.rule.id, category=h.rule.category.value, severity=h.rule.severity.value,
             match=shown,
-            fingerprint=fingerprint(key, h.rule.id, value if h.secret_end > h.secret_start
-                                    else whole),
+            fingerprint=fingerprint(key, h.rule.id, _identity(h, value, whole)),
             timestamp=ts,
             context=_cut_context(context, focus),
             details=json.dumps(h.details, sort_keys=True) if h.details else None,

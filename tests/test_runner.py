@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import resource
 import signal
 import subprocess
 import sys
@@ -159,11 +158,12 @@ def test_ctrl_c_stops_cleanly_and_writes_nothing(tmp_path: Path) -> None:
 
 
 def _peak_rss_mib(code: str) -> float:
-    """Run ``code`` in a fresh interpreter; its peak RSS (MiB)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    subprocess.run([sys.executable, "-c", code], check=True, env=_env())
-    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return max(after, before) / 1024
+    """Run ``code`` in a fresh interpreter; its own peak RSS (MiB), read inside the child
+    (RUSAGE_CHILDREN here would be the max over every child this test session ever ran)."""
+    probe = "\nimport resource\nprint('PEAK', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    out = subprocess.run([sys.executable, "-c", code + probe], check=True, env=_env(),
+                         capture_output=True, text=True).stdout
+    return int(out.rsplit("PEAK", 1)[1]) / 1024
 
 
 SCAN_CODE = """
