@@ -17,6 +17,17 @@ SEVERITY_STYLE = {
     "low": "cyan", "info": "dim",
 }
 MAX_ROWS = 50
+SEVERITY_RANK = {"critical": 4, "high": 3, "medium": 2, "low": 1, "info": 0}
+
+
+def context_window(context: str, match: str, width: int = 110) -> str:
+    """The part of ``context`` around ``match`` (both masked), at most ``width`` characters."""
+    if len(context) <= width:
+        return context
+    at = context.find(match[:20]) if match else -1
+    start = 0 if at < 0 else max(0, min(at - width // 3, len(context) - width))
+    return ("…" if start else "") + context[start : start + width] + (
+        "…" if start + width < len(context) else "")
 
 
 def _count_table(df: pl.DataFrame, by: str, title: str, top: int = 10) -> Table:
@@ -46,19 +57,22 @@ def render(df: pl.DataFrame, run: dict[str, Any], max_rows: int = MAX_ROWS) -> R
     grid2.add_row(_count_table(df, "rule_id", "Top rules"), _count_table(df, "path", "Top files"))
     parts.append(grid2)
     t = Table(title="Findings", title_justify="left", show_lines=False, expand=False)
-    for col in ("severity", "rule_id", "location", "match", "context"):
-        t.add_column(col, overflow="fold")
-    shown = df.head(max_rows)
-    for row in shown.iter_rows(named=True):
+    t.add_column("severity", no_wrap=True)
+    t.add_column("finding", overflow="fold")
+    rank = pl.col("severity").replace_strict(SEVERITY_RANK, default=0, return_dtype=pl.Int8)
+    worst_first = df.sort([rank, "path", "line", "column"], descending=[True, False, False, False])
+    for row in worst_first.head(max_rows).iter_rows(named=True):
         loc = f"{row['path']}:{row['line']}"
         if row["end_line"] != row["line"]:
             loc += f"-{row['end_line']}"
         loc += f":{row['column']}"
-        ctx = row["context"]
-        if len(ctx) > 120:
-            ctx = ctx[:119] + "…"
-        t.add_row(Text(row["severity"], style=SEVERITY_STYLE.get(row["severity"], "")),
-                  row["rule_id"], loc, Text(row["match"]), Text(ctx))
+        cell = Text()
+        cell.append(row["rule_id"], style="bold")
+        cell.append(f"  {loc}\n")
+        cell.append(row["match"], style="magenta")
+        cell.append("\n")
+        cell.append(context_window(row["context"], row["match"]), style="dim")
+        t.add_row(Text(row["severity"], style=SEVERITY_STYLE.get(row["severity"], "")), cell)
     parts.append(t)
     if len(df) > max_rows:
         parts.append(Text(f"… and {len(df) - max_rows} more finding(s); write them all with "
