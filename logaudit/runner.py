@@ -120,7 +120,8 @@ class Counters:
 
 ProgressFn = Callable[[str, TaskResult | None, int], None]
 """Called as ``progress(event, result, total_tasks)``; events: ``start`` (result None) once the
-tasks are planned, then ``done`` per finished task (``result.bytes_scanned`` for bytes)."""
+tasks are planned, then ``done`` per finished task (``result.bytes_scanned`` for bytes); the Dask
+executor adds ``workers`` (result None, ``total`` = the cluster's worker count) when it changes."""
 
 ExecuteFn = Callable[[list["Task"], ScanOptions, int, Callable[["TaskResult"], None]], None]
 """Runs every task and hands each result to the collect callback as it arrives."""
