@@ -252,6 +252,9 @@ def test_scrub(monkeypatch: pytest.MonkeyPatch) -> None:
     for raw in ("pa55word", "abcdef", FAKE_SECRET, "sess-token-value-123"):
         assert raw not in out
     assert "x=1" in out and "bucket/k" in out
+    endpoint = remote.freeze({"endpoint_url": "http://minio.internal:9000", "key": "AKIA1234"})
+    assert remote.scrub("at http://minio.internal:9000 as AKIA1234", endpoint) == \
+        "at http://minio.internal:9000 as ***"
     assert remote.display_url("s3://user:pw@bucket/k") == "s3://bucket/k"
 
 

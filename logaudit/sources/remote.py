@@ -34,6 +34,11 @@ _SECRET_ENV = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ACCESS_KEY_ID"
                "AZURE_STORAGE_KEY", "AZURE_STORAGE_ACCOUNT_KEY", "AZURE_STORAGE_SAS_TOKEN",
                "AZURE_STORAGE_CONNECTION_STRING", "AZURE_CLIENT_SECRET")
 
+# Storage options that are never credentials: shown as they are, so errors stay useful.
+_PUBLIC_OPTIONS = frozenset({"endpoint_url", "region_name", "region", "profile", "project",
+                             "account_name", "anon", "use_ssl", "requester_pays",
+                             "default_block_size", "version_aware"})
+
 # protocol → (the logaudit extra that brings it, the package that implements it)
 _EXTRAS = {
     "s3": ("s3", "s3fs"), "s3a": ("s3", "s3fs"),
@@ -139,8 +144,9 @@ def _secret_values(options: StorageOptions | Mapping[str, Any]) -> list[str]:
 
     def walk(node: Any) -> None:
         if isinstance(node, Mapping):
-            for v in node.values():
-                walk(v)
+            for k, v in node.items():
+                if k not in _PUBLIC_OPTIONS:
+                    walk(v)
         elif isinstance(node, str) and len(node) >= 4:
             vals.append(node)
 
