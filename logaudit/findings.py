@@ -21,6 +21,7 @@ from typing import Any
 
 from logaudit.engine.model import Hit, LineHits
 from logaudit.errors import ConfigError
+from logaudit.masking import mask_digits
 from logaudit.rules import Category
 
 CONTEXT_CHARS = 240
@@ -103,20 +104,6 @@ _IPV4 = re.compile(rb"^(\d{1,3})\.(\d{1,3})\.\d{1,3}\.\d{1,3}$")
 _IBAN_LIKE = re.compile(rb"^[A-Z]{2}\d{2}[A-Z0-9 ]{10,}$")
 
 
-def _mask_digits(value: bytes, keep: int) -> bytes:
-    """Replace every digit but the last ``keep`` with ``*``, keeping separators."""
-    total = sum(48 <= c <= 57 for c in value)
-    out = bytearray()
-    seen = 0
-    for c in value:
-        if 48 <= c <= 57:
-            seen += 1
-            out.append(c if seen > total - keep else 42)
-        else:
-            out.append(c)
-    return bytes(out)
-
-
 def mask_value(value: bytes, category: Category, prefix: bytes = b"") -> str:
     """Mask a sensitive value: at most a known prefix and the last 4 characters survive."""
     digits = sum(48 <= c <= 57 for c in value)
@@ -138,7 +125,7 @@ def mask_value(value: bytes, category: Category, prefix: bytes = b"") -> str:
     if digits == 9 and len(value) in (9, 11):
         return "***-**-" + bytes(c for c in value if 48 <= c <= 57)[-4:].decode()
     if digits >= 7 and digits >= len(value) * 0.6:
-        return _mask_digits(value, 2).decode("utf-8", "replace")
+        return mask_digits(value, 2).decode("utf-8", "replace")
     if len(value) <= 4:
         return "****"
     return (value[:1] + b"*" * 6 + (value[-2:] if len(value) >= 12 else b"")).decode(

@@ -31,6 +31,14 @@ def write(path: Path, lines: range, mode: str = "a") -> None:
         f.writelines(line(i) for i in lines)
 
 
+@pytest.fixture
+def tree(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """(logs directory, logs/app.log path, state file path)."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    return logs, logs / "app.log", tmp_path / "state.json"
+
+
 def scan_state(root: Path, state: Path, **kw: object) -> pl.DataFrame:
     r = logaudit.scan([root], state=str(state), workers=1, **kw)  # type: ignore[arg-type]
     assert not r.incomplete, r.errors
@@ -38,11 +46,8 @@ def scan_state(root: Path, state: Path, **kw: object) -> pl.DataFrame:
     return r.findings
 
 
-def test_append_only_growth(tmp_path: Path) -> None:
-    logs = tmp_path / "logs"
-    logs.mkdir()
-    app = logs / "app.log"
-    st = tmp_path / "state.json"
+def test_append_only_growth(tree: tuple[Path, Path, Path]) -> None:
+    logs, app, st = tree
     write(app, range(10))
     assert len(scan_state(logs, st)) == 10
     assert len(scan_state(logs, st)) == 0
@@ -51,11 +56,8 @@ def test_append_only_growth(tmp_path: Path) -> None:
     assert df["line"].to_list() == [11, 12, 13]
 
 
-def test_partial_last_line_waits_for_its_end(tmp_path: Path) -> None:
-    logs = tmp_path / "logs"
-    logs.mkdir()
-    app = logs / "app.log"
-    st = tmp_path / "state.json"
+def test_partial_last_line_waits_for_its_end(tree: tuple[Path, Path, Path]) -> None:
+    logs, app, st = tree
     app.write_text(line(0) + "2026-11-02 partial user-being-written@exa")
     assert scan_state(logs, st)["line"].to_list() == [1]
     with app.open("a") as f:
@@ -64,11 +66,8 @@ def test_partial_last_line_waits_for_its_end(tmp_path: Path) -> None:
     assert df["line"].to_list() == [2] and df["match"].to_list() == ["u***@example.com"]
 
 
-def test_rotation_by_rename(tmp_path: Path) -> None:
-    logs = tmp_path / "logs"
-    logs.mkdir()
-    app = logs / "app.log"
-    st = tmp_path / "state.json"
+def test_rotation_by_rename(tree: tuple[Path, Path, Path]) -> None:
+    logs, app, st = tree
     write(app, range(5))
     assert len(scan_state(logs, st)) == 5
     write(app, range(5, 7))  # appended before rotation, not scanned yet
@@ -80,11 +79,8 @@ def test_rotation_by_rename(tmp_path: Path) -> None:
                    (str(logs / "app.log.1"), 6), (str(logs / "app.log.1"), 7)]
 
 
-def test_copytruncate(tmp_path: Path) -> None:
-    logs = tmp_path / "logs"
-    logs.mkdir()
-    app = logs / "app.log"
-    st = tmp_path / "state.json"
+def test_copytruncate(tree: tuple[Path, Path, Path]) -> None:
+    logs, app, st = tree
     write(app, range(6))
     assert len(scan_state(logs, st)) == 6
     shutil.copyfile(app, logs / "app.log.1")  # copytruncate: copy, then truncate in place
@@ -96,11 +92,8 @@ def test_copytruncate(tmp_path: Path) -> None:
         (str(app), 1), (str(app), 2)]
 
 
-def test_copytruncate_when_new_content_outgrew_the_old(tmp_path: Path) -> None:
-    logs = tmp_path / "logs"
-    logs.mkdir()
-    app = logs / "app.log"
-    st = tmp_path / "state.json"
+def test_copytruncate_when_new_content_outgrew_the_old(tree: tuple[Path, Path, Path]) -> None:
+    logs, app, st = tree
     write(app, range(2))
     scan_state(logs, st)
     with app.open("r+") as f:
@@ -109,11 +102,8 @@ def test_copytruncate_when_new_content_outgrew_the_old(tmp_path: Path) -> None:
     assert scan_state(logs, st)["line"].to_list() == list(range(1, 11))
 
 
-def test_gzip_of_a_rotated_file(tmp_path: Path) -> None:
-    logs = tmp_path / "logs"
-    logs.mkdir()
-    app = logs / "app.log"
-    st = tmp_path / "state.json"
+def test_gzip_of_a_rotated_file(tree: tuple[Path, Path, Path]) -> None:
+    logs, app, st = tree
     write(app, range(8))
     assert len(scan_state(logs, st)) == 8
     write(app, range(8, 9))  # one more line before rotation
@@ -127,11 +117,8 @@ def test_gzip_of_a_rotated_file(tmp_path: Path) -> None:
     assert len(scan_state(logs, st)) == 0  # the .gz is now known and unchanged
 
 
-def test_inode_reuse_is_noticed_by_the_head(tmp_path: Path) -> None:
-    logs = tmp_path / "logs"
-    logs.mkdir()
-    app = logs / "app.log"
-    st = tmp_path / "state.json"
+def test_inode_reuse_is_noticed_by_the_head(tree: tuple[Path, Path, Path]) -> None:
+    logs, app, st = tree
     write(app, range(4))
     scan_state(logs, st)
     other = logs / "other.log"
@@ -160,11 +147,8 @@ def test_deleted_file_is_forgotten(tmp_path: Path) -> None:
     assert list(json.loads(st.read_text())["entries"]) == [str((logs / "b.log").resolve())]
 
 
-def test_traceback_being_written_is_found_whole_next_run(tmp_path: Path) -> None:
-    logs = tmp_path / "logs"
-    logs.mkdir()
-    app = logs / "app.log"
-    st = tmp_path / "state.json"
+def test_traceback_being_written_is_found_whole_next_run(tree: tuple[Path, Path, Path]) -> None:
+    logs, app, st = tree
     head = ("2026-11-12 10:00:00 ERROR boom\nTraceback (most recent call last):\n"
             '  File "/srv/app/main.py", line 10, in <module>\n')
     app.write_text(line(0) + head)

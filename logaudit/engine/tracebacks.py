@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from logaudit.engine.model import Hit, LineHits
+from logaudit.masking import mask_digits
 from logaudit.rules import Rule
 from logaudit.sources.chunking import Chunk
 
@@ -86,26 +87,12 @@ def _mask_long(m: re.Match[bytes]) -> bytes:
     return _stars(tok, 2) if mixed or _HEX.match(tok) else tok
 
 
-def _mask_digits(m: re.Match[bytes]) -> bytes:
-    run = m.group(0)
-    total = sum(48 <= c <= 57 for c in run)
-    out = bytearray()
-    seen = 0
-    for c in run:
-        if 48 <= c <= 57:
-            seen += 1
-            out.append(c if seen > total - 2 else 42)
-        else:
-            out.append(c)
-    return bytes(out)
-
-
 def mask_text(text: bytes) -> bytes:
     """Length-preserving conservative masking of secrets and PII inside a message or line."""
     text = _M_KV.sub(lambda m: m.group(1) + _stars(m.group(2)), text)
     text = _M_EMAIL.sub(lambda m: m.group(1) + _stars(m.group(2)) + m.group(3), text)
     text = _M_LONG.sub(_mask_long, text)
-    return _M_DIGITS.sub(_mask_digits, text)
+    return _M_DIGITS.sub(lambda m: mask_digits(m.group(0), 2), text)
 
 
 def _show(b: bytes, limit: int = 200) -> str:
