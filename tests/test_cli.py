@@ -189,3 +189,20 @@ def test_wheel_ships_rules(tmp_path: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     assert any(n.startswith("logaudit/patterns/pii/") for n in names)
     assert any(n.startswith("logaudit/patterns/secrets/") for n in names)
+
+
+@pytest.mark.parametrize("cmd", [[], ["scan"], ["rules"], ["rules", "list"], ["rules", "show"],
+                                 ["rules", "test"], ["report"], ["baseline"],
+                                 ["baseline", "create"], ["baseline", "update"],
+                                 ["baseline", "prune"]], ids=lambda c: " ".join(c) or "logaudit")
+def test_every_command_has_help(cmd: list[str]) -> None:
+    r = run(*cmd, "--help")
+    assert r.returncode == 0, r.stderr
+    assert b"Usage:" in r.stdout and len(r.stdout) > 200
+
+
+def test_version() -> None:
+    from logaudit import __version__
+
+    r = run("--version")
+    assert r.returncode == 0 and r.stdout.decode().strip() == f"logaudit {__version__}"
