@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import tempfile
 import time
@@ -23,6 +24,7 @@ from logaudit.cli.console import (
     out_console,
     stderr_is_tty,
 )
+from logaudit.engine.prefilter import BACKENDS, hyperscan_available
 from logaudit.errors import ConfigError
 from logaudit.executors import EXECUTORS
 from logaudit.logs import configure as configure_logging
@@ -125,8 +127,17 @@ def scan_command(
         limits = Limits(parse_size(max_decompressed), max_ratio, max_members, max_depth)
     except ValueError as e:
         fail(f"--max-decompressed: {e}")
+    if engine not in BACKENDS:
+        fail(f"--engine: expected one of {', '.join(BACKENDS)}, not {engine!r}")
+    if engine == "hyperscan" and not hyperscan_available():
+        fail("--engine hyperscan: the hyperscan module does not import on this machine; "
+             "use --engine pyahocorasick (or auto)")
     if output:
         output = time.strftime(output)  # date templates: -o /var/lib/logaudit/%Y-%m-%d.parquet
+        out_dir = os.path.dirname(os.path.abspath(output))
+        if not os.path.isdir(out_dir) or not os.access(out_dir, os.W_OK):
+            fail(f"{output}: cannot write the report there: {out_dir} is not a writable "
+                 "directory; create it or choose another -o")
     kwargs: dict[str, Any] = {
         "rules": selection, "include": include, "exclude": exclude,
         "workers": workers or None, "show_secrets": show_secrets, "backend": engine,

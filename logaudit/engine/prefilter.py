@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from logaudit.errors import ConfigError
+
 
 @dataclass(frozen=True)
 class Pattern:
@@ -121,7 +123,7 @@ def engine_name(backend: str = "auto") -> str:
     if backend == "auto":
         return "hyperscan" if hyperscan_available() else "pyahocorasick"
     if backend not in BACKENDS:
-        raise ValueError(f"unknown engine backend {backend!r}; expected one of {BACKENDS}")
+        raise ConfigError(f"unknown engine {backend!r}; expected one of {', '.join(BACKENDS)}")
     return backend
 
 
