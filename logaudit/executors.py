@@ -154,7 +154,8 @@ class DaskExecutor:
                                key=f"logaudit-opts-{uuid.uuid4().hex[:8]}")
         # On every worker from the start: else the first tasks all go where the options were
         # built (data locality) and the other workers wait for work stealing.
-        client.replicate([shared])
+        if client.nthreads():  # a cluster with no worker yet has nowhere to copy them
+            client.replicate([shared])
         limit = max(2 * self.slots(), 4)  # bounded in-flight work (backpressure)
         tag = uuid.uuid4().hex[:8]
         owner: dict[Any, Task] = {}

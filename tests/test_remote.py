@@ -280,3 +280,11 @@ def test_missing_protocol_package_is_config_error() -> None:
             scan(["gs://bucket/logs/"], workers=1)
     else:  # pragma: no cover - depends on what is installed
         pytest.skip("gcsfs is installed")
+
+
+def test_scan_options_repr_hides_storage_options() -> None:
+    from logaudit.runner import ScanOptions
+
+    opts = ScanOptions(rules=(), run_id="r", key=b"k",
+                       storage_options=remote.freeze({"secret": FAKE_SECRET}))
+    assert FAKE_SECRET not in repr(opts)
