@@ -56,6 +56,8 @@ def main() -> None:
         import distributed
     except ImportError:
         raise SystemExit("bench: needs Dask: pip install 'logaudit[dask]'") from None
+    from logaudit.executors import NO_DASHBOARD
+
     os.environ.setdefault("LOGAUDIT_KEY", "bench")
     plain, gzp, _ = corpus.build(a.size_mib << 20)
     inputs = [("plain", plain)] + ([] if a.no_gz else [("gz", gzp)])
@@ -72,7 +74,8 @@ def main() -> None:
         t0 = time.perf_counter()
         with distributed.LocalCluster(n_workers=w, threads_per_worker=1, processes=True,
                                       host="127.0.0.1", dashboard_address=None,
-                                      silence_logs=logging.ERROR) as lc:
+                                      silence_logs=logging.ERROR,
+                                      scheduler_kwargs=NO_DASHBOARD) as lc:
             up = time.perf_counter() - t0
             for kind, path in inputs:
                 secs, nbytes, found = _best(path, a.repeat, executor="dask",

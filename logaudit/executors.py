@@ -37,6 +37,10 @@ DASK_INSTALL = "pip install 'logaudit[dask]'"
 # scheduler (``distributed.scheduler.allowed-failures``) before the task is given up.
 DEFAULT_RETRIES = 2
 
+# The scheduler's HTTP server (health, metrics) still starts without a dashboard: on a free
+# loopback port, not on 8787, which another cluster may hold.
+NO_DASHBOARD = {"dashboard": False, "dashboard_address": "127.0.0.1:0"}
+
 TaskFn = Callable[[Task, ScanOptions], TaskResult]
 
 
@@ -94,7 +98,7 @@ class DaskExecutor:
                     self._cluster = distributed.LocalCluster(
                         n_workers=self.workers or (os.cpu_count() or 1), threads_per_worker=1,
                         processes=True, host="127.0.0.1", dashboard_address=None,
-                        silence_logs=logging.ERROR)
+                        silence_logs=logging.ERROR, scheduler_kwargs=NO_DASHBOARD)
                 self.client = distributed.Client(self._cluster)
         except (OSError, TimeoutError, RuntimeError) as e:
             self.close()

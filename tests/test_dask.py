@@ -26,7 +26,7 @@ from moto_s3 import BUCKET, S3, moto_s3, write_tree  # noqa: E402
 
 from logaudit.api import ScanResult, scan  # noqa: E402
 from logaudit.errors import ConfigError  # noqa: E402
-from logaudit.executors import DaskExecutor  # noqa: E402
+from logaudit.executors import NO_DASHBOARD, DaskExecutor  # noqa: E402
 from logaudit.runner import ScanOptions, Task, TaskResult, run, run_task  # noqa: E402
 from logaudit.sources.remote import freeze, with_endpoint  # noqa: E402
 from logaudit.sources.walk import discover  # noqa: E402
@@ -52,7 +52,8 @@ def cluster(s3: S3) -> Iterator[str]:
     with dask.config.set({"distributed.scheduler.allowed-failures": 1,
                           "distributed.scheduler.worker-saturation": 1.0}):
         lc = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                      host="127.0.0.1", dashboard_address=None)
+                                      host="127.0.0.1", dashboard_address=None,
+                                      scheduler_kwargs=NO_DASHBOARD)
     try:
         yield str(lc.scheduler_address)
     finally:
