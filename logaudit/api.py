@@ -138,7 +138,7 @@ def scan(
     results: dict[str, TaskResult] = {}
     if old_state is not None:
         items, plans, unchanged = incremental.plan(
-            cast("Iterable[InputRef | InputError]", items), old_state, opts.key)
+            cast("Iterable[InputRef | InputError]", items), old_state, opts.key, storage)
 
     def on_progress(name: str, res: TaskResult | None, total: int) -> None:
         if res is not None and res.path in plans:

@@ -12,13 +12,15 @@ from __future__ import annotations
 import dataclasses
 import os
 import stat
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from logaudit.findings import Finding
 from logaudit.runner import Task, TaskResult
 from logaudit.sources.interface import InputError, InputRef
 from logaudit.sources.openers import detect_codec
+from logaudit.sources.remote import is_url, stat_object
 from logaudit.state import (
     HEAD_BYTES,
     Entry,
@@ -43,6 +45,7 @@ class Planned:
     decoded_head: bytes
     resume: Resume
     prev: Entry | None = None
+    object_id: str = ""  # objects in a store: ETag|size|last-modified
 
 
 def _decoded_head(path: str) -> bytes:
@@ -64,7 +67,8 @@ def _decoded_head(path: str) -> bytes:
 
 
 def plan(
-    items: Iterable[InputRef | InputError], state: State, key: bytes
+    items: Iterable[InputRef | InputError], state: State, key: bytes,
+    storage_options: Mapping[str, Any] | None = None,
 ) -> tuple[list[InputRef | InputError | Task], dict[str, Planned], int]:
     """Turn discovered inputs into tasks; returns (items for the runner, plans, unchanged)."""
     out: list[InputRef | InputError | Task] = []
@@ -73,6 +77,12 @@ def plan(
     for item in items:
         if isinstance(item, InputError) or item.fs_path is None:
             out.append(item)  # errors, and stdin (no identity: always scanned whole)
+            continue
+        if is_url(item.fs_path):
+            if _plan_object(item, state, storage_options or {}, plans):
+                unchanged += 1
+            else:
+                out.append(item)
             continue
         try:
             st = os.stat(item.fs_path)
@@ -99,6 +109,32 @@ def plan(
         else:
             out.append(Task(item, start=resume.offset, resume=True, line_base=resume.line))
     return out, plans, unchanged
+
+
+_NO_STAT = os.stat_result((0,) * 10)
+
+
+def _plan_object(item: InputRef, state: State, options: Mapping[str, Any],
+                 plans: dict[str, Planned]) -> bool:
+    """An object in a store: its identity is ETag + size + last-modified. Objects are
+    rewritten, not appended to, so a changed object is scanned whole. True if unchanged."""
+    assert item.fs_path is not None
+    try:
+        ident = object_identity_key(stat_object(item.fs_path, options))
+    except OSError:
+        return False  # the runner reports why it cannot be read
+    prev = state.entries.get(item.fs_path)
+    unchanged = prev is not None and prev.object_id == ident and bool(ident)
+    plans[item.path] = Planned(item, item.fs_path, _NO_STAT, b"", True, b"",
+                               Resume(unchanged=unchanged, reason="object"), prev, ident)
+    return unchanged
+
+
+def object_identity_key(ident: Mapping[str, Any]) -> str:
+    """One string for an object version; empty when the store gives neither ETag nor time."""
+    if not ident.get("etag") and not ident.get("last_modified"):
+        return ""
+    return f"{ident.get('etag')}|{ident.get('size')}|{ident.get('last_modified')}"
 
 
 def _is_archive(head: bytes) -> bool:
@@ -154,7 +190,12 @@ def finish(
             continue  # not advanced: the next run tries again from the old point
         res = results.get(path)
         kp = pl.key_path
-        if pl.resume.unchanged and pl.prev is not None:
+        if pl.object_id or pl.resume.reason == "object":
+            if not pl.object_id:
+                continue  # no identity from the store: rescanned every run, nothing to keep
+            entry = Entry(path=kp, dev=0, ino=0, size=0, mtime=0.0, head="", head_len=0,
+                          offset=0, line=0, compressed=True, object_id=pl.object_id)
+        elif pl.resume.unchanged and pl.prev is not None:
             entry = dataclasses.replace(pl.prev, path=kp, mtime=pl.st.st_mtime)
         elif pl.compressed or res is None:
             entry = make_entry(kp, pl.st, pl.head, key, pl.st.st_size, 0, True, pl.decoded_head)
@@ -163,12 +204,12 @@ def finish(
             entry = dataclasses.replace(entry, tail=_tail_hash(pl.ref, res.end_offset, key))
         # A renamed file: its old name's entry is replaced by this one.
         for old_path, old in list(entries.items()):
-            if old_path != kp and (old.dev, old.ino) == (entry.dev, entry.ino):
+            if old_path != kp and entry.ino and (old.dev, old.ino) == (entry.dev, entry.ino):
                 del entries[old_path]
         entries[kp] = entry
     planned = {pl.key_path for pl in plans.values()}
     for old_path in list(entries):
-        if old_path not in planned and not os.path.exists(old_path):
+        if old_path not in planned and not is_url(old_path) and not os.path.exists(old_path):
             del entries[old_path]  # deleted or rotated away
     return State(entries), kept
 

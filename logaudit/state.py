@@ -52,6 +52,7 @@ class Entry:
     decoded_len: int = 0
     compressed: bool = False
     scanned: str = ""
+    object_id: str = ""  # an object in a store: ETag|size|last-modified
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Entry:

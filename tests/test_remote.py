@@ -288,3 +288,25 @@ def test_scan_options_repr_hides_storage_options() -> None:
     opts = ScanOptions(rules=(), run_id="r", key=b"k",
                        storage_options=remote.freeze({"secret": FAKE_SECRET}))
     assert FAKE_SECRET not in repr(opts)
+
+
+def test_state_for_objects_scans_only_new_or_changed_objects(s3: S3, tmp_path: Path) -> None:
+    """--state over a bucket: identity = ETag + size + last-modified."""
+    import boto3
+
+    state = str(tmp_path / "state.json")
+    first = scan([f"s3://{BUCKET}/"], workers=1, state=state)
+    assert not first.errors and len(first.findings)
+    first.commit_state()
+    again = scan([f"s3://{BUCKET}/"], workers=1, state=state)
+    assert again.findings.is_empty() and again.extra["state"]["inputs_unchanged"] == len(
+        s3.objects)
+    again.commit_state()
+    client = boto3.client("s3", endpoint_url=s3.endpoint)
+    client.put_object(Bucket=BUCKET, Key="new/today.log",
+                      Body=b"2026-11-25T02:00:00Z signup maria@example.org\n")
+    try:
+        third = scan([f"s3://{BUCKET}/"], workers=1, state=state)
+        assert third.findings["path"].to_list() == [f"s3://{BUCKET}/new/today.log"]
+    finally:
+        client.delete_object(Bucket=BUCKET, Key="new/today.log")
