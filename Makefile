@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TSTAMP := $(VENV)/.installed-test
 
-.PHONY: run test lint bench clean venv
+.PHONY: run test lint bench precision clean venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ test: lint
 
 bench: $(TSTAMP)
 	$(BIN)/python bench/bench.py
+	$(BIN)/python bench/dask_bench.py
+
+precision: $(TSTAMP)
+	$(BIN)/python bench/precision.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache bench/.corpus
