@@ -212,9 +212,6 @@ def main() -> None:
         print(f"  logaudit / rg (1 w):  {p1 / rg_mb:6.2f}x")
     if a.profile:
         profile(plain, a.pack)
-    # The Dask executor is benched on its own (needs the dask extra, starts local clusters):
-    print("\nDask executor (1 and 2 local workers) beside the local one: "
-          "python bench/dask_bench.py")
 
 
 if __name__ == "__main__":
