@@ -158,9 +158,11 @@ def test_ctrl_c_stops_cleanly_and_writes_nothing(tmp_path: Path) -> None:
 
 
 def _peak_rss_mib(code: str) -> float:
-    """Run ``code`` in a fresh interpreter; its own peak RSS (MiB), read inside the child
-    (RUSAGE_CHILDREN here would be the max over every child this test session ever ran)."""
-    probe = "\nimport resource\nprint('PEAK', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    """Run ``code`` in a fresh interpreter; its own peak RSS (MiB), read inside the child from
+    VmHWM. (``ru_maxrss`` would not do: Linux carries it across fork+exec, so the child would
+    report this whole test session's peak.)"""
+    probe = ("\nfor _l in open('/proc/self/status'):\n"
+             "    if _l.startswith('VmHWM:'):\n        print('PEAK', _l.split()[1])\n")
     out = subprocess.run([sys.executable, "-c", code + probe], check=True, env=_env(),
                          capture_output=True, text=True).stdout
     return int(out.rsplit("PEAK", 1)[1]) / 1024
