@@ -206,3 +206,20 @@ def test_version() -> None:
 
     r = run("--version")
     assert r.returncode == 0 and r.stdout.decode().strip() == f"logaudit {__version__}"
+
+
+def test_structured_log_has_run_id_and_no_values(tmp_path: Path) -> None:
+    log = tmp_path / "logaudit.log"
+    r = run("scan", str(SAMPLES), str(tmp_path / "missing.log"), "-q", "--log-file", str(log),
+            "--log-format", "json")
+    assert r.returncode == 3
+    import json
+
+    events = [json.loads(x) for x in log.read_text().splitlines()]
+    names = [e["event"] for e in events]
+    assert names[0] == "scan.start" and names[-1] == "scan.end" and "input.error" in names
+    assert len({e["run_id"] for e in events}) == 1
+    end = events[-1]
+    assert end["findings"] > 0 and end["bytes_scanned"] > 0 and "seconds" in end
+    text = log.read_text()
+    assert not [v for v in PLANTED if v in text]
