@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,3 +22,22 @@ def _fingerprint_key(monkeypatch: pytest.MonkeyPatch) -> None:
 def sample_logs() -> Path:
     """The repo's sample_logs/ directory."""
     return ROOT / "sample_logs"
+
+
+@pytest.fixture(scope="module")
+def s3() -> Iterator[Any]:
+    """A fake S3 server on 127.0.0.1 for one test module (see moto_s3.py)."""
+    from moto_s3 import moto_s3
+
+    with moto_s3() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def local_tree(s3: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The fake bucket's objects as local files."""
+    from moto_s3 import write_tree
+
+    root = tmp_path_factory.mktemp("tree")
+    write_tree(root, s3.objects)
+    return root

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "sample_logs"
@@ -103,3 +104,13 @@ def moto_s3() -> Iterator[S3]:
             else:
                 os.environ[k] = v
         server.stop()
+
+
+def rows(res: Any, prefix: str) -> list[dict[str, Any]]:
+    """Findings as comparable dicts: run id dropped, paths relative to ``prefix``."""
+    out = []
+    for r in res.findings.drop("run_id").to_dicts():
+        assert r["path"].startswith(prefix), r["path"]
+        r["path"] = r["path"][len(prefix):]
+        out.append(r)
+    return out

@@ -22,9 +22,9 @@ pytest.importorskip("moto", reason="needs moto[server] (test extra)")
 
 import cloudpickle  # noqa: E402
 import dask  # noqa: E402
-from moto_s3 import BUCKET, S3, moto_s3, write_tree  # noqa: E402
+from moto_s3 import BUCKET, S3, rows  # noqa: E402
 
-from logaudit.api import ScanResult, scan  # noqa: E402
+from logaudit.api import scan  # noqa: E402
 from logaudit.errors import ConfigError  # noqa: E402
 from logaudit.executors import NO_DASHBOARD, DaskExecutor  # noqa: E402
 from logaudit.runner import ScanOptions, Task, TaskResult, run, run_task  # noqa: E402
@@ -38,11 +38,6 @@ SPLIT = 64 << 10
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def s3() -> Iterator[S3]:
-    """The fake S3 server (started before the cluster, whose workers inherit its env)."""
-    with moto_s3() as server:
-        yield server
 
 
 @pytest.fixture(scope="module")
@@ -60,20 +55,8 @@ def cluster(s3: S3) -> Iterator[str]:
         lc.close()
 
 
-@pytest.fixture(scope="module")
-def local_tree(s3: S3, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The bucket's objects as local files."""
-    root = tmp_path_factory.mktemp("tree")
-    write_tree(root, s3.objects)
-    return root
 
 
-def rows(res: ScanResult, prefix: str) -> list[dict[str, Any]]:
-    """Findings without the run id, paths relative to ``prefix``."""
-    out = res.findings.drop("run_id").to_dicts()
-    for r in out:
-        r["path"] = r["path"].removeprefix(prefix)
-    return out
 
 
 def test_dask_s3_scan_same_rows_as_local(s3: S3, cluster: str, local_tree: Path) -> None:

@@ -19,38 +19,19 @@ pytest.importorskip("moto", reason="needs moto[server] (test extra)")
 
 import fsspec  # noqa: E402
 from fsspec.implementations.memory import MemoryFileSystem  # noqa: E402
-from moto_s3 import BUCKET, FAKE_SECRET, S3, moto_s3, write_tree  # noqa: E402
+from moto_s3 import BUCKET, FAKE_SECRET, S3, rows  # noqa: E402
 
-from logaudit.api import ScanResult, scan  # noqa: E402
+from logaudit.api import scan  # noqa: E402
 from logaudit.errors import ConfigError  # noqa: E402
 from logaudit.sources import remote  # noqa: E402
 
 SPLIT = 64 << 10  # big/errors.log (~700 KB) becomes ~11 byte ranges
 
 
-@pytest.fixture(scope="module")
-def s3() -> Iterator[S3]:
-    """The fake S3 server for this module."""
-    with moto_s3() as server:
-        yield server
 
 
-@pytest.fixture(scope="module")
-def local_tree(s3: S3, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The bucket's objects as local files."""
-    root = tmp_path_factory.mktemp("tree")
-    write_tree(root, s3.objects)
-    return root
 
 
-def rows(res: ScanResult, prefix: str) -> list[dict[str, Any]]:
-    """Findings as comparable dicts: run id dropped, paths relative to ``prefix``."""
-    out = []
-    for r in res.findings.drop("run_id").to_dicts():
-        assert r["path"].startswith(prefix), r["path"]
-        r["path"] = r["path"][len(prefix):]
-        out.append(r)
-    return out
 
 
 def test_s3_scan_matches_local_scan(s3: S3, local_tree: Path) -> None:

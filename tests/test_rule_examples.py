@@ -26,10 +26,16 @@ def test_rule_examples(rule, backend):  # type: ignore[no-untyped-def]
 
 
 def test_rule_metadata_complete() -> None:
-    for r in load_builtin_rules():
+    rules = load_builtin_rules()
+    for r in rules:
         assert r.description and r.examples and r.counter_examples, r.id
+        assert len(r.description) >= 40, f"{r.id}: say what it grants and why it must not leak"
+        assert r.remediation, f"{r.id}: say what to do about it"
         if r.category.value == "secret":
-            assert r.references, f"{r.id}: secret rules cite the provider's format documentation"
+            assert r.references and all(u.startswith("https://") for u in r.references), \
+                f"{r.id}: secret rules cite the provider's format documentation"
+    secrets = [r for r in rules if r.category.value == "secret"]
+    assert len(secrets) >= 250, "the catalogue covers at least 250 secret formats"
 
 
 def test_keywords_are_specific() -> None:

@@ -62,17 +62,10 @@ def _github_style(prefix: str, body: str) -> str:
     return prefix + body + _b62(zlib.crc32(body.encode()) & 0xFFFFFFFF)
 
 
-def test_packs_are_large_and_well_described() -> None:
+def test_packs_are_large() -> None:
+    """Rule metadata is checked for every rule in test_rule_examples.py."""
     ids = [r.id for r in RULES]
-    assert len(ids) >= 110
-    assert len(ids) == len(set(ids))
-    for r in RULES:
-        assert r.category.value == "secret"
-        assert len(r.description) >= 40, r.id
-        assert r.remediation, r.id
-        assert r.references and all(u.startswith("https://") for u in r.references), r.id
-        assert r.keywords or r.prefilter, r.id
-        assert all(len(k) >= 3 for k in r.keywords), r.id
+    assert len(ids) >= 110 and len(ids) == len(set(ids))
 
 
 def test_noisy_generic_rules_are_strict_only() -> None:

@@ -40,16 +40,10 @@ def _found(backend: str, text: str) -> list[str]:
     return [h.rule.id for h in all_hits(scan_bytes(_engine(backend), text.encode() + b"\n"))]
 
 
-def test_packs_are_large_and_well_described() -> None:
+def test_packs_are_large() -> None:
+    """Rule metadata is checked for every rule in test_rule_examples.py."""
     ids = [r.id for r in RULES]
-    assert len(ids) >= 140
-    assert len(ids) == len(set(ids))
-    for r in RULES:
-        assert r.category.value == "secret"
-        assert len(r.description) >= 40, r.id
-        assert r.remediation, r.id
-        assert r.references and all(u.startswith("https://") for u in r.references), r.id
-        assert r.keywords or r.prefilter, r.id
+    assert len(ids) >= 140 and len(ids) == len(set(ids))
 
 
 def test_keywords_are_specific_literals() -> None:
