@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+# Compiled-engine cache for this test session only (never the user's ~/.cache).
+os.environ["LOGAUDIT_CACHE_DIR"] = tempfile.mkdtemp(prefix="logaudit-test-cache-")
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSETS = Path(__file__).resolve().parent / "assets"

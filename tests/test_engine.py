@@ -114,3 +114,21 @@ def test_pathological_lines_finish(payload: bytes) -> None:
     scan(eng, payload + b"\n")
     # Generous bound: catches exponential/quadratic blow-ups, not a speed benchmark.
     assert time.monotonic() - start < 60
+
+
+@pytest.mark.skipif(not hyperscan_available(), reason="hyperscan does not import here")
+def test_compiled_database_cache(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cached database gives the same findings; a corrupt cache file is recompiled."""
+    from pathlib import Path
+
+    cache = Path(str(tmp_path))
+    monkeypatch.setenv("LOGAUDIT_CACHE_DIR", str(cache))
+    corpus = b"\n".join(ex.encode() for r in RULES for ex in r.examples)
+    fresh = scan(Engine(RULES, "hyperscan"), corpus)
+    files = list(cache.glob("hs-*.db"))
+    assert len(files) == 1 and files[0].stat().st_size > 0
+    assert scan(Engine(RULES, "hyperscan"), corpus) == fresh  # loaded from the cache
+    files[0].write_bytes(b"not a database")
+    assert scan(Engine(RULES, "hyperscan"), corpus) == fresh  # recompiled
+    monkeypatch.setenv("LOGAUDIT_CACHE_DIR", "")
+    assert scan(Engine(RULES, "hyperscan"), corpus) == fresh  # cache off

@@ -7,9 +7,15 @@ pyahocorasick plus ``re`` for keyword-less prefilter patterns (portable). Each r
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import os
+import platform
 import re
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 from logaudit.errors import ConfigError
@@ -87,10 +93,18 @@ class HyperscanPrefilter:
             for p in patterns
         ]
         self._empty = not exprs
-        if exprs:
-            self._db.compile(
-                expressions=exprs, ids=list(range(len(exprs))), elements=len(exprs), flags=flags
-            )
+        if not exprs:
+            return
+        cache = _cache_path(exprs, flags)
+        cached = _load_cached(cache) if cache else None
+        if cached is not None:
+            self._db = cached
+            return
+        self._db.compile(
+            expressions=exprs, ids=list(range(len(exprs))), elements=len(exprs), flags=flags
+        )
+        if cache:
+            _store_cached(cache, self._db)
 
     def scan(self, data: bytes) -> list[tuple[int, int]]:
         """See :class:`Prefilter`."""
@@ -104,6 +118,54 @@ class HyperscanPrefilter:
 
         self._db.scan(data, match_event_handler=on_match)
         return out
+
+
+def _cache_path(exprs: Sequence[bytes], flags: Sequence[int]) -> Path | None:
+    """Where a compiled database for exactly these patterns is cached (None: caching off).
+
+    ``LOGAUDIT_CACHE_DIR`` overrides ``${XDG_CACHE_HOME:-~/.cache}/logaudit``; set it to an
+    empty string to disable the cache.
+    """
+    import hyperscan
+
+    base = os.environ.get("LOGAUDIT_CACHE_DIR")
+    if base == "":
+        return None
+    root = Path(base) if base else Path(
+        os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "logaudit"
+    h = hashlib.sha256(f"{getattr(hyperscan, '__version__', '?')}\0{platform.machine()}".encode())
+    for e, f in zip(exprs, flags, strict=True):
+        h.update(b"%d\0%s\0" % (f, e))
+    return root / f"hs-{h.hexdigest()[:32]}.db"
+
+
+def _load_cached(path: Path) -> Any | None:
+    """A database deserialised from ``path``, or None (missing, stale or corrupt: recompile)."""
+    import hyperscan
+
+    try:
+        db = hyperscan.loadb(path.read_bytes(), hyperscan.HS_MODE_BLOCK)
+        db.scratch = hyperscan.Scratch(db)
+        return db
+    except Exception:  # hyperscan validates the blob; anything wrong means "compile afresh"
+        return None
+
+
+def _store_cached(path: Path, db: Any) -> None:
+    """Save a compiled database (atomically, mode 0600); a read-only cache is not an error."""
+    import hyperscan
+
+    tmp = ""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".hs-", suffix=".tmp")
+        with os.fdopen(fd, "wb") as f:
+            f.write(hyperscan.dumpb(db))
+        os.replace(tmp, path)
+    except Exception:
+        if tmp:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
 
 
 def hyperscan_available() -> bool:
