@@ -216,7 +216,10 @@ def run_task(task: Task, opts: ScanOptions) -> TaskResult:
 
 def _open_error(path: str, e: OSError) -> InputError:
     if isinstance(e, FileNotFoundError):
-        return InputError(path, "vanished before it was read (rotated or deleted)", "skipped")
+        # Fail closed: it was listed, so its content (maybe under a new name after rotation)
+        # went unscanned in this run.
+        return InputError(path, "vanished before it was read (rotated or deleted?); "
+                          "scan again to cover it")
     return InputError(path, f"cannot open: {e.strerror}; check that it is readable")
 
 

@@ -97,13 +97,13 @@ def test_progress_events(corpus: Path) -> None:
     assert [e for e, _ in events[1:]] == ["done"] * total
 
 
-def test_vanished_file_is_skipped_not_fatal(tmp_path: Path) -> None:
+def test_vanished_file_makes_the_scan_incomplete(tmp_path: Path) -> None:
     p = tmp_path / "gone.log"
     p.write_bytes(seed("web"))
     items = list(discover([str(tmp_path)]))
     p.unlink()
     _, errors, _ = run(items, opts(), 1)
-    assert [(e.kind, "vanished" in e.reason) for e in errors] == [("skipped", True)]
+    assert [(e.kind, "vanished" in e.reason) for e in errors] == [("error", True)]
 
 
 def test_unreadable_file_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
