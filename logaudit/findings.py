@@ -21,7 +21,7 @@ from typing import Any
 
 from logaudit.engine.model import Hit, LineHits
 from logaudit.errors import ConfigError
-from logaudit.masking import mask_digits
+from logaudit.masking import mask_digits, mask_text
 from logaudit.rules import Category
 
 CONTEXT_CHARS = 240
@@ -142,7 +142,12 @@ def _known_prefix(hit: Hit, value: bytes) -> bytes:
 
 
 def _hit_mask(hit: Hit, value: bytes) -> str:
-    return mask_value(value, hit.rule.category, _known_prefix(hit, value))
+    mode = hit.rule.mask
+    if hit.rule.category in (Category.SECRET, Category.PII) or mode == "value":
+        return mask_value(value, hit.rule.category, _known_prefix(hit, value))
+    if mode == "message":
+        return mask_text(value).decode("utf-8", "replace")
+    return value.decode("utf-8", "replace")  # "none": not sensitive
 
 
 def _cut_context(text: str, focus: int) -> str:

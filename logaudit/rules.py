@@ -57,9 +57,15 @@ REQUIRED_KEYS = frozenset({"id", "category", "severity", "description", "example
                            "counter_examples"})
 OPTIONAL_KEYS = frozenset({
     "keywords", "regex", "secret_group", "validators", "min_entropy", "references",
-    "remediation", "prefilter", "ignore_case", "generic", "enabled", "detector", "mask_prefix",
-    "packs", "priority",
+    "remediation", "prefilter", "ignore_case", "generic", "enabled", "detector",
+    "packs", "priority", "mask",
 })
+
+#: How a finding shows its ``secret_group``: ``value`` (a sensitive value, masked like a secret
+#: or PII), ``message`` (free text such as a driver's error message: only the secret- or
+#: PII-looking parts are masked), ``none`` (evidence that is not sensitive, e.g. a version
+#: banner; shown as is, while other values on the line stay masked).
+MASK_MODES = ("value", "message", "none")
 
 #: Names of multi-line block detectors a rule may use instead of a regex (see engine.blocks).
 BLOCK_DETECTORS: set[str] = {
@@ -100,9 +106,9 @@ class Rule:
     generic: bool = False
     enabled: bool = True
     detector: str = ""
-    mask_prefix: int = -1
     packs: tuple[str, ...] = ()
     priority: int = 10
+    mask: str = "value"
     source: str = ""
     compiled: re.Pattern[bytes] = field(default=re.compile(b""), compare=False, repr=False)
     validator_funcs: tuple[Validator, ...] = field(default=(), compare=False, repr=False)
@@ -129,7 +135,7 @@ class Rule:
             "secret_group": self.secret_group, "validators": list(self.validators),
             "min_entropy": self.min_entropy, "references": list(self.references),
             "generic": self.generic, "enabled": self.enabled, "detector": self.detector,
-            "packs": list(self.packs), "priority": self.priority,
+            "packs": list(self.packs), "priority": self.priority, "mask": self.mask,
             "examples": list(self.examples), "counter_examples": list(self.counter_examples),
             "source": self.source,
         }
@@ -235,6 +241,11 @@ def build_rule(raw: dict[str, Any], src: str) -> Rule:
     packs = _str_list(src, rid, "packs", raw["packs"]) if "packs" in raw else \
         _default_packs(category, generic, enabled)
     priority = raw.get("priority", 30 if generic else 20 if category is Category.PII else 10)
+    mask = raw.get("mask", "value")
+    if mask not in MASK_MODES:
+        raise RuleError(src, rid, f"bad mask {mask!r}; expected one of {', '.join(MASK_MODES)}")
+    if mask != "value" and category in (Category.SECRET, Category.PII):
+        raise RuleError(src, rid, "secret and PII values are always masked: drop 'mask'")
     if not isinstance(priority, int) or isinstance(priority, bool):
         raise RuleError(src, rid, "'priority' must be an integer")
     rule = Rule(
@@ -244,7 +255,7 @@ def build_rule(raw: dict[str, Any], src: str) -> Rule:
         references=_str_list(src, rid, "references", raw.get("references", [])),
         remediation=str(raw.get("remediation", "")).strip(), prefilter=prefilter,
         ignore_case=ignore_case, generic=generic, enabled=enabled, detector=detector,
-        mask_prefix=int(raw.get("mask_prefix", -1)), packs=packs, priority=priority, source=src,
+        packs=packs, priority=priority, mask=mask, source=src,
         compiled=compiled, validator_funcs=tuple(VALIDATORS[v] for v in validators),
     )
     if regex:

@@ -111,3 +111,30 @@ TS_CASES = [
 @pytest.mark.parametrize(("line", "expected"), TS_CASES)
 def test_parse_timestamp(line: str, expected: datetime | None) -> None:
     assert parse_timestamp(line.encode(), now=NOW) == expected
+
+
+def test_error_findings_show_the_evidence_and_mask_values() -> None:
+    """``mask = "message"`` keeps a driver message readable but hides values in it; ``none``
+    shows non-sensitive evidence; ``value`` masks the value like PII."""
+    by_rule = {f.rule_id: f for f in findings_for(
+        "ERROR 1062 (23000): Duplicate entry 'alice.w@example.com' for key 'users.email'")}
+    msg = by_rule["mysql-error-code"].match
+    assert "Duplicate entry" in msg and "users.email" in msg and "alice.w@" not in msg
+    assert by_rule["mysql-duplicate-entry"].match == "Duplicate entry 'a***@example.com' for key"
+    ver = findings_for("HTTP/1.1 500 Internal Server Error Server: Apache/2.4.1 (Unix)")
+    assert [f.match for f in ver if f.rule_id == "server-version-in-error"] == [
+        "Server: Apache/2.4.1"]
+    for f in by_rule.values():
+        assert "alice.w@example.com" not in f.context
+
+
+def test_mask_key_is_validated() -> None:
+    from logaudit.errors import RuleError
+    from logaudit.rules import build_rule
+
+    base = {"id": "x-y", "category": "secret", "severity": "low", "description": "d" * 40,
+            "keywords": ["abc"], "regex": "abc", "examples": ["abc"], "counter_examples": ["x"]}
+    with pytest.raises(RuleError, match="always masked"):
+        build_rule({**base, "mask": "none"}, "t.toml")
+    with pytest.raises(RuleError, match="bad mask"):
+        build_rule({**base, "category": "db_error", "mask": "all"}, "t.toml")
