@@ -26,8 +26,14 @@ def _chromium() -> str:
     if os.geteuid() != 0 or not shutil.which("apt-get"):
         pytest.skip("chromium is not installed and cannot be installed here "
                     "(needs root and apt-get): apt-get install -y chromium")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     proc = subprocess.run(["apt-get", "install", "-y", "chromium"], capture_output=True,
-                          text=True, timeout=900, check=False)
+                          text=True, timeout=900, check=False, env=env)
+    if proc.returncode:  # a fresh machine has no package lists yet
+        subprocess.run(["apt-get", "update"], capture_output=True, timeout=600, check=False,
+                       env=env)
+        proc = subprocess.run(["apt-get", "install", "-y", "chromium"], capture_output=True,
+                              text=True, timeout=900, check=False, env=env)
     found = shutil.which("chromium")
     if proc.returncode or not found:
         pytest.skip(f"apt-get install -y chromium failed (exit {proc.returncode}): "
