@@ -264,11 +264,17 @@ def build_rule(raw: dict[str, Any], src: str) -> Rule:
 
 
 def _prefilter_hits(rule: Rule, text: bytes) -> bool:
-    """Would the engine's prefilter consider this text a candidate for ``rule``?"""
+    """Would every engine's prefilter consider this text a candidate for ``rule``?
+
+    A rule may carry both ``keywords`` and a ``prefilter``: hyperscan uses the prefilter and the
+    portable engine the keywords, so each must find the example on its own.
+    """
     low = text.lower()
-    if any(k.lower().encode() in low for k in rule.keywords):
-        return True
-    return bool(rule.prefilter) and re.search(rule.prefilter.encode(), text, re.M) is not None
+    kw = any(k.lower().encode() in low for k in rule.keywords)
+    pf = bool(rule.prefilter) and re.search(rule.prefilter.encode(), text, re.M) is not None
+    if rule.keywords and rule.prefilter:
+        return kw and pf
+    return kw or pf
 
 
 def check_examples(rule: Rule) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 
 from logaudit.engine.model import BlockDetector, Hit, LineHits
-from logaudit.engine.prefilter import Pattern, Prefilter, make_prefilter
+from logaudit.engine.prefilter import Pattern, Prefilter, engine_name, make_prefilter
 from logaudit.errors import RuleError
 from logaudit.rules import Category, Rule
 from logaudit.sources.chunking import Chunk
@@ -60,10 +60,15 @@ class Engine:
         self._owner: list[int] = []
         seen: dict[tuple[str, bool], int] = {}
         targets: list[list[int]] = []
+        backend = engine_name(backend)
         for ri, rule in enumerate(self.line_rules):
-            for kw in rule.keywords:
-                self._add(patterns, targets, seen, Pattern(kw.lower(), True), ri)
-            if rule.prefilter:
+            # A rule with both gives each engine its cheaper superset: hyperscan runs the
+            # (keyword and shape) prefilter as fast as a literal, Python `re` would not.
+            use_prefilter = bool(rule.prefilter) and (backend == "hyperscan" or not rule.keywords)
+            if not use_prefilter:
+                for kw in rule.keywords:
+                    self._add(patterns, targets, seen, Pattern(kw.lower(), True), ri)
+            else:
                 self._add(patterns, targets, seen, Pattern(rule.prefilter, False), ri)
         self._detector_pattern_ids: set[int] = set()
         for det_kw in self._detector_keywords():
