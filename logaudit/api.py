@@ -21,6 +21,7 @@ from logaudit.logs import event
 from logaudit.reports.frame import to_frame
 from logaudit.rules import RuleSelection, select_rules
 from logaudit.runner import (
+    DEFAULT_MAX_PER_RULE,
     DEFAULT_SPLIT,
     Counters,
     ProgressFn,
@@ -95,6 +96,7 @@ def scan(
     progress: ProgressFn | None = None,
     limits: Limits | None = None,
     split_size: int = DEFAULT_SPLIT,
+    max_per_rule: int = DEFAULT_MAX_PER_RULE,
     state: str | None = None,
     baseline: str | None = None,
     executor: str = "local",
@@ -105,6 +107,8 @@ def scan(
 
     Raises :class:`logaudit.errors.ConfigError` (e.g. a bad rule file) before reading anything.
     Inputs that cannot be read do not raise: they are listed in ``ScanResult.errors``.
+    ``max_per_rule``: at most this many findings of one rule are listed per input, the rest
+    counted (``counters.findings_unlisted``, ``extra["unlisted"]``); 0 lists everything.
     ``limits`` guards against hostile archives; ``split_size`` is the byte-range size a large
     plain file is cut into for the workers (the findings do not depend on it).
 
@@ -124,6 +128,7 @@ def scan(
         key=key if key is not None else load_key(), backend=backend,
         show_secrets=show_secrets, block_size=block_size, scan_binary=scan_binary,
         limits=limits or Limits(), split_size=split_size, storage_options=freeze(storage),
+        max_per_rule=max_per_rule,
     )
     started = datetime.now(timezone.utc)
     engine = engine_name(backend)
@@ -149,6 +154,9 @@ def scan(
     findings, errors, counters = run_with(executor, items, opts, workers or default_workers(),
                                           on_progress, scheduler)
     extra: dict[str, Any] = {}
+    if counters.unlisted:
+        extra["unlisted"] = {"limit_per_rule_and_input": max_per_rule,
+                             "by_rule": dict(sorted(counters.unlisted.items()))}
     new_state: State | None = None
     if old_state is not None and state:
         failed = {e.path.split("!")[0] for e in errors if e.kind == "error"}

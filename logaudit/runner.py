@@ -39,6 +39,7 @@ from logaudit.sources.openers import (
 )
 
 DEFAULT_SPLIT = 32 << 20
+DEFAULT_MAX_PER_RULE = 10_000
 # Decoded streams are read in pieces of this size: a decoder error loses at most one piece.
 READ_SIZE = 1 << 20
 # How far a range reads past its end so a multi-line block (traceback) that starts inside it
@@ -60,6 +61,9 @@ class ScanOptions:
     scan_binary: bool = False
     limits: Limits = field(default_factory=Limits)
     split_size: int = DEFAULT_SPLIT
+    # At most this many findings of one rule are listed per input (per task); the rest are
+    # counted. Keeps memory bounded when a rule fires on every line (0: no limit).
+    max_per_rule: int = DEFAULT_MAX_PER_RULE
     # fsspec options for object-storage inputs (frozen pairs); may hold credentials: no repr.
     storage_options: tuple[tuple[str, object], ...] = field(default=(), repr=False)
 
@@ -97,6 +101,9 @@ class TaskResult:
     lines: int = 0
     part: int = 0
     parts: int = 1
+    # Findings listed per (path, rule), and counted but not listed per rule (see max_per_rule).
+    listed: dict[tuple[str, str], int] = field(default_factory=dict)
+    unlisted: dict[str, int] = field(default_factory=dict)
     # Incremental scans: where the next run resumes (a line start) and the lines before it.
     end_offset: int = 0
     end_line: int = 0
@@ -111,11 +118,14 @@ class Counters:
     inputs_failed: int = 0
     bytes_scanned: int = 0
     findings: int = 0
+    findings_unlisted: int = 0
     seconds: float = 0.0
+    # rule id -> findings counted but not listed (over ``ScanOptions.max_per_rule``)
+    unlisted: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, float | int]:
-        """Counters as a plain dict."""
-        return dict(self.__dict__)
+        """The numeric counters as a plain dict."""
+        return {k: v for k, v in self.__dict__.items() if isinstance(v, (int, float))}
 
 
 ProgressFn = Callable[[str, TaskResult | None, int], None]
@@ -140,9 +150,27 @@ def _engine_for(opts: ScanOptions) -> Engine:
     return eng
 
 
-def _emit(lines: list, path: str, opts: ScanOptions, out: list[Finding]) -> None:  # type: ignore[type-arg]
+def _emit(lines: list, path: str, opts: ScanOptions, result: TaskResult) -> None:  # type: ignore[type-arg]
+    cap = opts.max_per_rule
+    out = result.findings
     for lh in lines:
-        out.extend(build_findings(lh, path, opts.run_id, opts.key, opts.show_secrets))
+        if cap and all(result.listed.get((path, h.rule.id), 0) >= cap for h in lh.hits):
+            for h in lh.hits:  # nothing on this line will be listed: count, skip the work
+                result.unlisted[h.rule.id] = result.unlisted.get(h.rule.id, 0) + 1
+            continue
+        # Built from the whole line even when some are not kept: every value on it is masked.
+        built = build_findings(lh, path, opts.run_id, opts.key, opts.show_secrets)
+        if not cap:
+            out.extend(built)
+            continue
+        for f in built:
+            key = (path, f.rule_id)
+            n = result.listed.get(key, 0)
+            if n < cap:
+                result.listed[key] = n + 1
+                out.append(f)
+            else:
+                result.unlisted[f.rule_id] = result.unlisted.get(f.rule_id, 0) + 1
 
 
 def scan_text(stream: BinaryIO | Stream, path: str, opts: ScanOptions, engine: Engine,
@@ -157,10 +185,10 @@ def scan_text(stream: BinaryIO | Stream, path: str, opts: ScanOptions, engine: E
     try:
         for chunk in iter_chunks(cast(BinaryIO, reader), opts.block_size, opts.max_line,
                                  read_size=READ_SIZE):
-            _emit(scan.feed(chunk), path, opts, result.findings)
+            _emit(scan.feed(chunk), path, opts, result)
             done = chunk.offset + len(chunk.data)
     finally:
-        _emit(scan.finish(), path, opts, result.findings)
+        _emit(scan.finish(), path, opts, result)
         result.bytes_scanned += done
         result.members_scanned += 1
     if reader.error is not None:
@@ -297,7 +325,7 @@ def _run_resume(task: Task, opts: ScanOptions) -> TaskResult:
             h.line += base
             h.end_line += base
         lh.line += base
-    _emit(groups, ref.path, opts, result.findings)
+    _emit(groups, ref.path, opts, result)
     result.inputs_scanned = 1
     result.bytes_scanned = done
     result.end_offset = task.start + stop_offset
@@ -414,7 +442,7 @@ def _run_range(task: Task, opts: ScanOptions) -> TaskResult:
             result.errors.append(InputError(ref.path, f"read error in bytes {task.start}-"
                                             f"{task.end}: {e.strerror}"))
             return result
-    _emit([lh for lh in owned if lh.line <= last], ref.path, opts, result.findings)
+    _emit([lh for lh in owned if lh.line <= last], ref.path, opts, result)
     result.lines = lines
     result.bytes_scanned = done
     return result
@@ -428,6 +456,24 @@ def _block_tail(f: BinaryIO, scan: StreamScan, lines: int, offset: int) -> list:
         return []
     data = tail[: cut + 1]
     return scan.feed(Chunk(data, lines + 1, 0, len(data), offset))
+
+
+def _cap_merged(res: TaskResult, cap: int, counters: Counters) -> None:
+    """Keep the first ``cap`` findings per (path, rule) of a split file, in line order, so the
+    listed rows do not depend on how many ranges (workers) there were; count the rest."""
+    res.findings.sort(key=lambda f: (f.path, f.line, f.column, f.rule_id))
+    seen: dict[tuple[str, str], int] = {}
+    kept: list[Finding] = []
+    for f in res.findings:
+        key = (f.path, f.rule_id)
+        n = seen.get(key, 0)
+        if n < cap:
+            seen[key] = n + 1
+            kept.append(f)
+        else:
+            counters.unlisted[f.rule_id] = counters.unlisted.get(f.rule_id, 0) + 1
+            counters.findings_unlisted += 1
+    res.findings = kept
 
 
 def _merge_parts(parts: list[TaskResult]) -> TaskResult:
@@ -534,12 +580,17 @@ def run(
     def collect(res: TaskResult) -> None:
         if progress:
             progress("done", res, total)
+        for rid, n in res.unlisted.items():
+            counters.unlisted[rid] = counters.unlisted.get(rid, 0) + n
+            counters.findings_unlisted += n
         if res.parts > 1:
             got = pending_parts.setdefault(res.path, [])
             got.append(res)
             if len(got) < res.parts:
                 return
             res = _merge_parts(pending_parts.pop(res.path))
+            if opts.max_per_rule:
+                _cap_merged(res, opts.max_per_rule, counters)
         findings.extend(res.findings)
         errors.extend(res.errors)
         counters.bytes_scanned += res.bytes_scanned

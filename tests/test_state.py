@@ -227,6 +227,9 @@ def test_concurrent_runs_are_locked_out(tmp_path: Path) -> None:
                 p.kill()
 
 
+ALL = ("--max-findings-per-rule", "0")  # list every finding: the test counts them
+
+
 @pytest.mark.slow
 def test_sigkill_mid_run_then_clean_run_reports_everything_once(tmp_path: Path) -> None:
     logs = tmp_path / "logs"
@@ -237,7 +240,7 @@ def test_sigkill_mid_run_then_clean_run_reports_everything_once(tmp_path: Path) 
     st = tmp_path / "state.json"
     out = tmp_path / "report.jsonl"
     for delay in (0.3, 1.0, 2.0):
-        p = _cli("scan", str(logs), "--state", str(st), "-o", str(out), "-q", "-j", "1")
+        p = _cli("scan", str(logs), "--state", str(st), "-o", str(out), "-q", *ALL, "-j", "1")
         time.sleep(delay)
         p.send_signal(signal.SIGKILL)
         p.wait(timeout=30)
@@ -246,10 +249,10 @@ def test_sigkill_mid_run_then_clean_run_reports_everything_once(tmp_path: Path) 
         assert not st.exists(), "state committed by a killed run"
         # a report is either the previous one or complete, never half-written
         assert not out.exists() or pl.read_ndjson(out).height == n
-    p = _cli("scan", str(logs), "--state", str(st), "-o", str(out), "-q")
+    p = _cli("scan", str(logs), "--state", str(st), "-o", str(out), "-q", *ALL)
     p.communicate(timeout=300)
     df = pl.read_ndjson(out)
     assert df.height == n and df["line"].n_unique() == n
-    p = _cli("scan", str(logs), "--state", str(st), "-o", str(out), "-q")
+    p = _cli("scan", str(logs), "--state", str(st), "-o", str(out), "-q", *ALL)
     p.communicate(timeout=300)
     assert p.returncode == 0 and out.stat().st_size == 0  # a clean incremental run

@@ -33,7 +33,7 @@ from logaudit.reports.summary import one_line, severity_at_least
 from logaudit.reports.table import render
 from logaudit.reports.writers import ReportFormat, format_for_path, write_report
 from logaudit.rules import PACKS, RuleSelection
-from logaudit.runner import TaskResult
+from logaudit.runner import DEFAULT_MAX_PER_RULE, TaskResult
 from logaudit.sources.limits import Limits, parse_size
 from logaudit.sources.remote import parse_storage_options
 from logaudit.state import LockedError, state_lock
@@ -78,6 +78,9 @@ def scan_command(
     max_depth: int = typer.Option(8, "--max-depth",
                                   help="Most nested archive/codec levels (0 = no limit)."),
     max_rows: int = typer.Option(50, "--max-rows", help="Findings shown in the terminal report."),
+    max_per_rule: int = typer.Option(
+        DEFAULT_MAX_PER_RULE, "--max-findings-per-rule",
+        help="List at most N findings of one rule per input; count the rest (0 = list all)."),
     quiet: bool = typer.Option(False, "--quiet", "-q",
                                help="Nothing on a clean run; one summary line on findings."),
     show_secrets: bool = typer.Option(False, "--show-secrets",
@@ -142,6 +145,7 @@ def scan_command(
         "rules": selection, "include": include, "exclude": exclude,
         "workers": workers or None, "show_secrets": show_secrets, "backend": engine,
         "scan_binary": scan_binary, "limits": limits, "state": state, "baseline": baseline,
+        "max_per_rule": max_per_rule,
     }
     if executor not in EXECUTORS:
         fail(f"--executor: expected one of {', '.join(EXECUTORS)}, not {executor!r}")
@@ -177,11 +181,12 @@ def _scan_and_report(paths: list[str], kwargs: dict[str, Any], show_progress: bo
     if output:
         write_report(df, output, out_fmt, run)
         if not quiet:
-            err_console.print(one_line(df, result.counters.inputs_failed) + f" → {output}",
-                              markup=False)
+            summary = one_line(df, result.counters.inputs_failed,
+                               result.counters.findings_unlisted)
+            err_console.print(summary + f" → {output}", markup=False)
     elif quiet:
         if len(df) or result.incomplete:
-            print(one_line(df, result.counters.inputs_failed))
+            print(one_line(df, result.counters.inputs_failed, result.counters.findings_unlisted))
     elif out_fmt is ReportFormat.TABLE:
         out_console.print(render(df, run, max_rows=max_rows))
     else:
@@ -192,6 +197,13 @@ def _scan_and_report(paths: list[str], kwargs: dict[str, Any], show_progress: bo
             write_report(df, str(tmp), out_fmt, run)
             sys.stdout.write(tmp.read_text(encoding="utf-8"))
             sys.stdout.flush()
+    unlisted = result.extra.get("unlisted")
+    if unlisted and not quiet:
+        for rid, n in unlisted["by_rule"].items():
+            err_console.print(
+                f"logaudit: {rid}: {n} more finding(s) counted but not listed (at most "
+                f"{unlisted['limit_per_rule_and_input']} per rule and input; "
+                "--max-findings-per-rule 0 lists all)", markup=False)
     b = result.extra.get("baseline")
     if b and not quiet:
         err_console.print(

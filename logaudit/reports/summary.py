@@ -20,12 +20,14 @@ def severity_at_least(df: pl.DataFrame, floor: str) -> pl.DataFrame:
     return df.filter(pl.col("severity").is_in(allowed))
 
 
-def one_line(df: pl.DataFrame, failed: int) -> str:
+def one_line(df: pl.DataFrame, failed: int, unlisted: int = 0) -> str:
     """A one-line summary for cron mail and logs."""
     if df.is_empty() and not failed:
         return "logaudit: no findings"
     parts = [f"{n} {c}" for c, n in counts(df, "category").iter_rows()] if len(df) else []
     msg = f"logaudit: {len(df)} finding(s)" + (f" ({', '.join(parts)})" if parts else "")
+    if unlisted:
+        msg += f" and {unlisted} more counted but not listed"
     if failed:
         msg += f"; {failed} input(s) could not be read"
     return msg
