@@ -143,11 +143,16 @@ def scan(
     results: dict[str, TaskResult] = {}
     if old_state is not None:
         items, plans, unchanged = incremental.plan(
-            cast("Iterable[InputRef | InputError]", items), old_state, opts.key, storage)
+            cast("Iterable[InputRef | InputError]", items), old_state, opts.key, storage,
+            opts, workers or default_workers())
+
+    range_lines: dict[str, int] = {}
 
     def on_progress(name: str, res: TaskResult | None, total: int) -> None:
         if res is not None and res.path in plans:
             results[res.path] = res
+            if res.parts > 1:
+                range_lines[res.path] = range_lines.get(res.path, 0) + res.lines
         if progress:
             progress(name, res, total)
 
@@ -160,8 +165,8 @@ def scan(
     new_state: State | None = None
     if old_state is not None and state:
         failed = {e.path.split("!")[0] for e in errors if e.kind == "error"}
-        new_state, findings = incremental.finish(old_state, plans, results, findings, failed,
-                                                 opts.key)
+        new_state, findings = incremental.finish(old_state, plans, results, range_lines,
+                                                 findings, failed, opts.key)
         extra["state"] = {"file": state, "inputs_unchanged": unchanged,
                           "inputs_planned": len(plans)}
         counters.findings = len(findings)

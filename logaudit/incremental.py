@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from logaudit.findings import Finding
-from logaudit.runner import Task, TaskResult
+from logaudit.runner import ScanOptions, Task, TaskResult
+from logaudit.runner import plan as runner_plan
 from logaudit.sources.interface import InputError, InputRef
 from logaudit.sources.openers import detect_codec
 from logaudit.sources.remote import is_url, stat_object
@@ -46,6 +47,7 @@ class Planned:
     resume: Resume
     prev: Entry | None = None
     object_id: str = ""  # objects in a store: ETag|size|last-modified
+    split_end: int = 0  # first scan cut into ranges: where the last one ends
 
 
 def _decoded_head(path: str) -> bytes:
@@ -69,8 +71,13 @@ def _decoded_head(path: str) -> bytes:
 def plan(
     items: Iterable[InputRef | InputError], state: State, key: bytes,
     storage_options: Mapping[str, Any] | None = None,
+    opts: ScanOptions | None = None, workers: int = 1,
 ) -> tuple[list[InputRef | InputError | Task], dict[str, Planned], int]:
-    """Turn discovered inputs into tasks; returns (items for the runner, plans, unchanged)."""
+    """Turn discovered inputs into tasks; returns (items for the runner, plans, unchanged).
+
+    With ``opts``, a large plain file seen for the first time is cut into byte ranges (all
+    cores), the last range ending at the last complete line.
+    """
     out: list[InputRef | InputError | Task] = []
     plans: dict[str, Planned] = {}
     unchanged = 0
@@ -106,6 +113,11 @@ def plan(
             continue
         if compressed or _is_archive(head):
             out.append(item)
+            continue
+        ranges = _first_scan_ranges(item, st, resume, opts, workers)
+        if ranges:
+            plans[item.path].split_end = ranges[-1].end or 0
+            out.extend(ranges)
         else:
             out.append(Task(item, start=resume.offset, resume=True, line_base=resume.line))
     return out, plans, unchanged
@@ -135,6 +147,39 @@ def object_identity_key(ident: Mapping[str, Any]) -> str:
     if not ident.get("etag") and not ident.get("last_modified"):
         return ""
     return f"{ident.get('etag')}|{ident.get('size')}|{ident.get('last_modified')}"
+
+
+def _first_scan_ranges(item: InputRef, st: os.stat_result, resume: Resume,
+                       opts: ScanOptions | None, workers: int) -> list[Task]:
+    """Range tasks for the first scan of a large plain file, or [] (one resume task).
+
+    NOTE: unlike a resume task, a range flushes a stack trace still open at the end; a trace
+    being written during that first scan is reported without the frames that follow.
+    """
+    if opts is None or resume.offset or st.st_size < 2 * opts.split_size:
+        return []
+    assert item.fs_path is not None
+    end = _after_last_newline(item.fs_path, st.st_size)
+    if end <= 0:
+        return []
+    tasks = runner_plan(InputRef(item.path, item.fs_path, end), opts, workers)
+    if len(tasks) < 2:
+        return []
+    return [*tasks[:-1], dataclasses.replace(tasks[-1], end=end)]
+
+
+def _after_last_newline(path: str, size: int) -> int:
+    """Offset just after the last newline in the first ``size`` bytes (0 if there is none)."""
+    pos = size
+    with open(path, "rb") as f:
+        while pos > 0:
+            start = max(0, pos - (1 << 16))
+            f.seek(start)
+            i = f.read(pos - start).rfind(b"\n")
+            if i >= 0:
+                return start + i + 1
+            pos = start
+    return 0
 
 
 def _is_archive(head: bytes) -> bool:
@@ -173,11 +218,15 @@ def finish(
     state: State,
     plans: dict[str, Planned],
     results: dict[str, TaskResult],
+    lines: dict[str, int],
     findings: list[Finding],
     failed: set[str],
     key: bytes,
 ) -> tuple[State, list[Finding]]:
-    """The next state, and the findings minus lines a compressed rotation already reported."""
+    """The next state, and the findings minus lines a compressed rotation already reported.
+
+    ``lines`` sums, per path, the lines owned by the ranges of a split first scan.
+    """
     entries = dict(state.entries)
     kept: list[Finding] = []
     skip_upto = {p: pl.resume.line for p, pl in plans.items() if pl.resume.skip}
@@ -197,6 +246,9 @@ def finish(
                           offset=0, line=0, compressed=True, object_id=pl.object_id)
         elif pl.resume.unchanged and pl.prev is not None:
             entry = dataclasses.replace(pl.prev, path=kp, mtime=pl.st.st_mtime)
+        elif pl.split_end:
+            entry = make_entry(kp, pl.st, pl.head, key, pl.split_end, lines.get(path, 0), False)
+            entry = dataclasses.replace(entry, tail=_tail_hash(pl.ref, pl.split_end, key))
         elif pl.compressed or res is None:
             entry = make_entry(kp, pl.st, pl.head, key, pl.st.st_size, 0, True, pl.decoded_head)
         else:

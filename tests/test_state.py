@@ -256,3 +256,27 @@ def test_sigkill_mid_run_then_clean_run_reports_everything_once(tmp_path: Path) 
     p = _cli("scan", str(logs), "--state", str(st), "-o", str(out), "-q", *ALL)
     p.communicate(timeout=300)
     assert p.returncode == 0 and out.stat().st_size == 0  # a clean incremental run
+
+
+def test_first_scan_of_a_large_file_uses_ranges_then_resumes(
+        tree: tuple[Path, Path, Path]) -> None:
+    logs, app, st = tree
+    write(app, range(3000))
+    with app.open("a") as f:
+        f.write("2026-11-25 partial line being written by bob@exa")  # no newline yet
+    kw = {"workers": 2, "split_size": 16 << 10, "max_per_rule": 0}
+    tasks: list[int] = []
+    first = logaudit.scan([logs], state=str(st), **kw,  # type: ignore[arg-type]
+                          progress=lambda e, r, total: tasks.append(total))
+    assert tasks[0] > 2  # cut into byte ranges: every core works on the first scan
+    whole = logaudit.scan([logs], **kw)  # type: ignore[arg-type]
+    assert first.findings["line"].to_list() == list(range(1, 3001))
+    assert whole.findings.drop("run_id").rows() == first.findings.drop("run_id").rows()
+    first.commit_state()
+    entry = json.loads(st.read_text())["entries"][str(app.resolve())]
+    assert entry["line"] == 3000 and entry["offset"] == app.stat().st_size - 48
+    with app.open("a") as f:
+        f.write("mple.com\n")
+    write(app, range(5000, 5002))
+    second = logaudit.scan([logs], state=str(st), **kw)  # type: ignore[arg-type]
+    assert second.findings["line"].to_list() == [3001, 3002, 3003]
