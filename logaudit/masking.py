@@ -38,9 +38,10 @@ def _stars(b: bytes, keep_head: int = 0, keep_tail: int = 0) -> bytes:
 
 def _mask_long(m: re.Match[bytes]) -> bytes:
     tok = m.group(0)
-    mixed = (any(48 <= c <= 57 for c in tok) and any(65 <= c <= 90 for c in tok)
-             and any(97 <= c <= 122 for c in tok))
-    return _stars(tok, 2) if mixed or _HEX.match(tok) else tok
+    digits = sum(48 <= c <= 57 for c in tok)
+    letters = sum(65 <= c <= 90 or 97 <= c <= 122 for c in tok)
+    # Token-like: digits and letters mixed (AKIA… ids are upper-case only), or long hex.
+    return _stars(tok, 2) if (digits >= 2 and letters >= 2) or _HEX.match(tok) else tok
 
 
 def mask_text(text: bytes) -> bytes:

@@ -138,3 +138,14 @@ def test_mask_key_is_validated() -> None:
         build_rule({**base, "mask": "none"}, "t.toml")
     with pytest.raises(RuleError, match="bad mask"):
         build_rule({**base, "category": "db_error", "mask": "all"}, "t.toml")
+
+
+def test_traceback_messages_mask_token_like_values() -> None:
+    from logaudit.masking import mask_text
+
+    assert mask_text(b"boto error for AKIAMXGEDN73U55XTPLP in us-east-1") == (
+        b"boto error for AK****************** in us-east-1")
+    assert mask_text(b"ValueError: bad password=hunter2 for jane@example.com") == (
+        b"ValueError: bad password=******* for j***@example.com")
+    keep = b"java.lang.IllegalStateException: missing config"
+    assert mask_text(keep) == keep
