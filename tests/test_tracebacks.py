@@ -311,3 +311,25 @@ def test_android_logcat_prefix() -> None:
         (h,) = _tb_hits(engine, data)
         assert (h.line, h.end_line) == (2, 4)
         assert h.details and h.details["internal_packages"] == ["com.acme.mobile"]
+
+
+def test_python_exception_group_is_one_block() -> None:
+    text = (b"2026-11-25 10:00:00 INFO start\n"
+            b"  + Exception Group Traceback (most recent call last):\n"
+            b'  |   File "/srv/app/main.py", line 3, in <module>\n'
+            b"  | ExceptionGroup: jobs failed (2 sub-exceptions)\n"
+            b"  +-+---------------- 1 ----------------\n"
+            b"    | Traceback (most recent call last):\n"
+            b'    |   File "/srv/app/jobs.py", line 9, in run\n'
+            b"    | ValueError: bad row\n"
+            b"    +---------------- 2 ----------------\n"
+            b"    | KeyError: 'tenant'\n"
+            b"    +------------------------------------\n"
+            b"2026-11-25 10:00:01 INFO next\n")
+    for b in BACKENDS:
+        hits = _tb_hits(ENGINES[b], text)
+        assert [(h.line, h.end_line) for h in hits] == [(2, 11)]
+        d = hits[0].details or {}
+        assert d["exception_type"] == "ExceptionGroup" and d["frame_count"] == 2
+        assert d["exception_chain"] == ["ExceptionGroup", "ValueError", "KeyError"]
+        assert d["source_paths"] == ["/srv/app/main.py", "/srv/app/jobs.py"]

@@ -89,6 +89,9 @@ def _prefix_regex(raw: bytes) -> re.Pattern[bytes] | None:
 # ---------------------------------------------------------------- per-language line shapes
 
 _PY_TB = re.compile(rb"Traceback \(most recent call last\):")
+# Python 3.11+ exception groups draw their sub-tracebacks inside "|" and "+---" frames.
+_PY_GROUP_HEAD = re.compile(rb"\+ Exception Group Traceback \(most recent call last\):")
+_PY_GROUP_LINE = re.compile(rb"^(?:\+[-+]*(?: \d+ -+| \.\.\. -+)?|\|) ?")
 _PY_FILE = re.compile(rb'^File "([^"]+)", line (\d+)')
 _PY_EXC = re.compile(rb"^([A-Za-z_][\w.]*)(?::[ \t]?(.*))?$")
 _PY_CHAIN = (b"During handling of the above exception, another exception occurred:",
@@ -235,6 +238,8 @@ class _Block:
 
     def _step_python(self, s: bytes, indent: int) -> int:
         st = self.state
+        if st == "group":
+            return self._step_python_group(s)
         if st in ("head", "frame", "src"):
             m = _PY_FILE.match(s)
             if m:
@@ -265,6 +270,30 @@ class _Block:
             self.state = "head"
             return ACCEPT
         return REJECT
+
+    def _step_python_group(self, s: bytes) -> int:
+        """An exception group: every line of it is drawn inside "|" or "+---" frames."""
+        m = _PY_GROUP_LINE.match(s)
+        if m is None:
+            return REJECT
+        inner = s[m.end():].strip()
+        while (m := _PY_GROUP_LINE.match(inner)) is not None and m.end():
+            inner = inner[m.end():].strip()  # nested groups: "| | File …"
+        f = _PY_FILE.match(inner)
+        if f:
+            self.frames += 1
+            if not _third_party_path(f.group(1)):
+                _add(self.paths, f.group(1))
+            return ACCEPT
+        e = _PY_EXC.match(inner)
+        if e and not inner.startswith((b"Traceback", b"raise ", b"return ")) and b" " not in (
+                e.group(1)):
+            name = e.group(1).decode("utf-8", "replace")
+            if not self.msg and name.endswith("Group"):
+                self._exception(e.group(1), e.group(2) or b"")
+            elif name not in self.chain:
+                self.chain.append(name)
+        return ACCEPT
 
     def _exception(self, exc: bytes, msg: bytes) -> None:
         name = exc.decode("utf-8", "replace")
@@ -480,6 +509,11 @@ def _header_from(blk: _Block, back: Sequence[tuple[bytes, int]], rx: re.Pattern[
 def start_block(line: bytes, line_no: int, back: Sequence[tuple[bytes, int]]) -> _Block | None:
     """Open a block at ``line`` if it starts a stack trace; ``back`` = preceding lines, nearest
     first, that no block consumed."""
+    m = _PY_GROUP_HEAD.search(line)
+    if m:
+        blk = _new_block("python", line, line_no, m.start(), m.span(), "group")
+        blk.exc = "ExceptionGroup"
+        return blk
     m = _PY_TB.search(line)
     if m:
         return _new_block("python", line, line_no, m.start(), m.span(), "head")
