@@ -333,3 +333,27 @@ def test_python_exception_group_is_one_block() -> None:
         assert d["exception_type"] == "ExceptionGroup" and d["frame_count"] == 2
         assert d["exception_chain"] == ["ExceptionGroup", "ValueError", "KeyError"]
         assert d["source_paths"] == ["/srv/app/main.py", "/srv/app/jobs.py"]
+
+
+def test_docker_json_file_records_hold_one_trace_line_each() -> None:
+    def rec(text: str) -> bytes:
+        return json.dumps({"log": text + "\n", "stream": "stderr",
+                           "time": "2026-11-25T10:00:00.000000000Z"},
+                          separators=(",", ":")).encode() + b"\n"
+
+    data = b"".join([
+        rec("2026-11-25 10:00:00 INFO start"),
+        rec("Error: connect ECONNREFUSED 10.0.0.7:5432"),
+        rec("    at TCPConnectWrap.afterConnect [as oncomplete] (node:net:1555:16)"),
+        rec("    at Socket.emit (/app/src/db.js:12:5)"),
+        rec("2026-11-25 10:00:01 INFO next"),
+        rec("Traceback (most recent call last):"),
+        rec('  File "/app/jobs.py", line 9, in run'),
+        rec("ValueError: bad row"),
+        rec("2026-11-25 10:00:02 INFO done"),
+    ])
+    for b in BACKENDS:
+        hits = _tb_hits(ENGINES[b], data)
+        assert [(h.rule.id, h.line, h.end_line) for h in hits] == [
+            ("nodejs-stack-trace", 2, 4), ("python-traceback", 6, 8)]
+        assert (hits[1].details or {})["source_paths"] == ["/app/jobs.py"]

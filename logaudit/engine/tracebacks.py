@@ -193,6 +193,7 @@ class _Block:
     src: int = 0  # source/caret lines since the last ``File`` line
     has_where: bool = False
     embedded: bool = False
+    docker: bool = False  # lines are Docker json-file records: the trace is in their "log"
 
     def __post_init__(self) -> None:
         self.end_line = self.end_line or self.line
@@ -201,6 +202,11 @@ class _Block:
 
     def offer(self, line: bytes, line_no: int) -> int:
         """ACCEPT/PENDING (the line is part of the block), REJECT (it ends it), FOREIGN."""
+        if self.docker:
+            inner = docker_log(line)
+            if inner is None:
+                return REJECT
+            line = inner
         if self.prefix is None:
             r = self.step(line, self.base_0)
         else:
@@ -656,6 +662,27 @@ def _parse_lines(lines: list[bytes]) -> _Block | None:
     return open_blk if open_blk is not None and open_blk.reportable() else None
 
 
+_DOCKER = re.compile(rb'^\{"log": ?"((?:[^"\\]|\\.)*)"')
+
+
+def docker_log(line: bytes) -> bytes | None:
+    """The ``log`` text of a Docker json-file record (one output line per record), or None."""
+    m = _DOCKER.match(line)
+    return _unescape(m.group(1)).rstrip(b"\r\n") if m else None
+
+
+def docker_block(line: bytes, line_no: int, back: Sequence[tuple[bytes, int]]) -> _Block | None:
+    """A trace starting in a Docker json-file record: its lines follow in the next records."""
+    inner = docker_log(line)
+    if inner is None:
+        return None
+    inner_back = [(t, n) for b, n in back if (t := docker_log(b)) is not None]
+    blk = start_block(inner, line_no, inner_back)
+    if blk is not None:
+        blk.docker = True
+    return blk
+
+
 def embedded_block(line: bytes, line_no: int, marks: Sequence[int]) -> _Block | None:
     """A whole trace inside one JSON string of ``line`` (escaped newlines), if any."""
     for pos in marks:
@@ -766,7 +793,9 @@ class TracebackDetector:
             if blk is not None:
                 self._emit(blk, out)
                 return True
-        blk = start_block(line, line_no, self._back(data, pos, line_no, chunk))
+        back = self._back(data, pos, line_no, chunk)
+        blk = (docker_block(line, line_no, back) if line.startswith(b'{"log":') else None) \
+            or start_block(line, line_no, back)
         if blk is None:
             return False
         self._open.insert(0, blk)
