@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from logaudit.reports.summary import counts
+from logaudit.sources.interface import human_bytes
 
 SEVERITY_STYLE = {
     "critical": "bold white on red", "high": "bold red", "medium": "yellow",
@@ -44,7 +45,7 @@ def render(df: pl.DataFrame, run: dict[str, Any], max_rows: int = MAX_ROWS) -> R
     parts: list[RenderableType] = []
     c = run.get("counters", {})
     head = (f"run {run.get('run_id', '?')}: {c.get('inputs_scanned', 0)} input(s), "
-            f"{c.get('bytes_scanned', 0) / 1e6:.1f} MB scanned, {len(df)} finding(s)")
+            f"{human_bytes(c.get('bytes_scanned', 0))} scanned, {len(df)} finding(s)")
     parts.append(Text(head, style="bold"))
     if df.is_empty():
         parts.append(Text("No findings.", style="green"))
