@@ -58,13 +58,31 @@ def test_missing_input_is_incomplete_exit_3(tmp_path: Path) -> None:
     assert b"Traceback" not in r.stderr
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root can read a 0000 file")
-def test_unreadable_file_exit_3(tmp_path: Path) -> None:
-    f = tmp_path / "secret.log"
+def test_unreadable_file_exit_3() -> None:
+    """Run as an unprivileged user (root reads a 0000 file anyway): via setpriv when root."""
+    import shutil
+    import tempfile
+
+    # Not under tmp_path: pytest's base directory is 0700, which would hide the file itself.
+    d = Path(tempfile.mkdtemp(prefix="logaudit-unreadable-"))
+    d.chmod(0o755)
+    f = d / "secret.log"
     f.write_text("x\n")
     f.chmod(0)
-    r = run("scan", str(f))
-    assert r.returncode == 3 and b"cannot open" in r.stderr
+    prefix: list[str] = []
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        if not setpriv:
+            pytest.skip("running as root and setpriv (util-linux) is missing: root reads 0000")
+        prefix = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
+    e = {**os.environ, "LOGAUDIT_KEY": "test-key", "LOGAUDIT_CACHE_DIR": ""}
+    try:
+        r = subprocess.run([*prefix, sys.executable, "-m", "logaudit", "scan", str(f)],
+                           capture_output=True, env=e, timeout=300)
+    finally:
+        shutil.rmtree(d)
+    assert r.returncode == 3, r.stderr
+    assert b"cannot open: Permission denied" in r.stderr and b"Traceback" not in r.stderr
 
 
 BAD_RULES = {
