@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 import re
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -408,13 +408,3 @@ def check_rule_file(path: Path) -> tuple[list[tuple[str, bool, str]], RuleError 
         except RuleError as e:
             results.append((rid, False, e.reason))
     return results, None
-
-
-def by_id(rules: Iterable[Rule]) -> dict[str, Rule]:
-    """Index rules by id."""
-    return {r.id: r for r in rules}
-
-
-def severity_at_least(rules: Sequence[Rule], floor: Severity) -> list[Rule]:
-    """The rules whose severity is at least ``floor``."""
-    return [r for r in rules if r.severity.rank >= floor.rank]

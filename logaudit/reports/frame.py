@@ -36,11 +36,6 @@ def to_frame(findings: Sequence[Finding]) -> pl.DataFrame:
     return pl.DataFrame(data, schema=SCHEMA)
 
 
-def empty_frame() -> pl.DataFrame:
-    """A findings table with no rows."""
-    return pl.DataFrame(schema=SCHEMA)
-
-
 def run_start_expr(run_starts: dict[str, datetime] | None = None) -> pl.Expr:
     """The start time of each row's run: from ``run_starts`` (run records), else its run id."""
     from_id = (pl.col("run_id").str.slice(0, 16)

@@ -74,11 +74,6 @@ def binary_kind(head: bytes) -> str | None:
     return None
 
 
-def looks_binary(head: bytes) -> bool:
-    """True when ``head`` looks like binary data rather than text."""
-    return binary_kind(head) is not None
-
-
 def _gzip_reader(raw: Any) -> Reader:
     try:
         from isal import igzip  # fast gzip (Intel ISA-L); stdlib is the fallback
