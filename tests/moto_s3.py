@@ -114,3 +114,16 @@ def rows(res: Any, prefix: str) -> list[dict[str, Any]]:
         r["path"] = r["path"][len(prefix):]
         out.append(r)
     return out
+
+
+def jsonl_rows(text: str, prefix: str) -> list[dict[str, Any]]:
+    """JSONL report rows, comparable: run id dropped, paths relative to ``prefix``, sorted."""
+    import json
+
+    out = []
+    for line in text.splitlines():
+        r = json.loads(line)
+        r.pop("run_id")
+        r["path"] = r["path"].removeprefix(prefix)
+        out.append(r)
+    return sorted(out, key=json.dumps)

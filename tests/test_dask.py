@@ -5,7 +5,6 @@ findings are reported exactly once; a task that fails every attempt is listed (e
 from __future__ import annotations
 
 import functools
-import json
 import os
 import signal
 import subprocess
@@ -22,7 +21,7 @@ pytest.importorskip("moto", reason="needs moto[server] (test extra)")
 
 import cloudpickle  # noqa: E402
 import dask  # noqa: E402
-from moto_s3 import BUCKET, S3, rows  # noqa: E402
+from moto_s3 import BUCKET, S3, jsonl_rows, rows  # noqa: E402
 
 from logaudit.api import scan  # noqa: E402
 from logaudit.errors import ConfigError  # noqa: E402
@@ -74,14 +73,6 @@ def test_dask_s3_scan_same_rows_as_local(s3: S3, cluster: str, local_tree: Path)
     assert sum(e == "done" for e, _ in events) == total > len(s3.objects)  # ranges were split
 
 
-def _jsonl(text: str, prefix: str) -> list[dict[str, Any]]:
-    out = []
-    for line in text.splitlines():
-        r = json.loads(line)
-        r.pop("run_id")
-        r["path"] = r["path"].removeprefix(prefix)
-        out.append(r)
-    return sorted(out, key=json.dumps)
 
 
 def test_cli_executor_dask_same_findings(s3: S3, cluster: str, local_tree: Path) -> None:
@@ -94,7 +85,7 @@ def test_cli_executor_dask_same_findings(s3: S3, cluster: str, local_tree: Path)
     got = cli(f"s3://{BUCKET}/", "--executor", "dask")  # address from DASK_SCHEDULER_ADDRESS
     want = cli(str(local_tree), "-j", "1")
     assert got.returncode == want.returncode == 1, got.stderr
-    assert _jsonl(got.stdout, f"s3://{BUCKET}/") == _jsonl(want.stdout, f"{local_tree}/")
+    assert jsonl_rows(got.stdout, f"s3://{BUCKET}/") == jsonl_rows(want.stdout, f"{local_tree}/")
 
 
 def _opts(paths: list[str]) -> ScanOptions:

@@ -4,7 +4,6 @@ never crashes, and never quote a credential."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -19,7 +18,7 @@ pytest.importorskip("moto", reason="needs moto[server] (test extra)")
 
 import fsspec  # noqa: E402
 from fsspec.implementations.memory import MemoryFileSystem  # noqa: E402
-from moto_s3 import BUCKET, FAKE_SECRET, S3, rows  # noqa: E402
+from moto_s3 import BUCKET, FAKE_SECRET, S3, jsonl_rows, rows  # noqa: E402
 
 from logaudit.api import scan  # noqa: E402
 from logaudit.errors import ConfigError  # noqa: E402
@@ -88,14 +87,6 @@ def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
                           text=True, env=e, timeout=300)
 
 
-def _jsonl_rows(text: str, prefix: str) -> list[dict[str, Any]]:
-    out = []
-    for line in text.splitlines():
-        r = json.loads(line)
-        r.pop("run_id")
-        r["path"] = r["path"].removeprefix(prefix)
-        out.append(r)
-    return sorted(out, key=json.dumps)
 
 
 def test_cli_s3_with_storage_option_endpoint(s3: S3, local_tree: Path) -> None:
@@ -107,7 +98,7 @@ def test_cli_s3_with_storage_option_endpoint(s3: S3, local_tree: Path) -> None:
         capture_output=True, text=True, env={**env, "LOGAUDIT_KEY": "test-key"}, timeout=300)
     want = _cli(str(local_tree), "--format", "jsonl", "--exclude", "skip", "-j", "1")
     assert got.returncode == want.returncode == 1, got.stderr
-    assert _jsonl_rows(got.stdout, f"s3://{BUCKET}/") == _jsonl_rows(want.stdout,
+    assert jsonl_rows(got.stdout, f"s3://{BUCKET}/") == jsonl_rows(want.stdout,
                                                                       f"{local_tree}/")
     assert FAKE_SECRET not in got.stdout + got.stderr
 
