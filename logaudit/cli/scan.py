@@ -25,7 +25,7 @@ from logaudit.cli.console import (
     stderr_is_tty,
 )
 from logaudit.engine.prefilter import BACKENDS, hyperscan_available
-from logaudit.errors import ConfigError
+from logaudit.errors import ConfigError, ReportError
 from logaudit.executors import EXECUTORS
 from logaudit.logs import configure as configure_logging
 from logaudit.reports.frame import SEVERITY_ORDER
@@ -117,9 +117,7 @@ def scan_command(
              + ", ".join(SEVERITY_ORDER))
     try:
         out_fmt = fmt or (format_for_path(output) if output else ReportFormat.TABLE)
-    except ConfigError as e:
-        fail(str(e))
-    except Exception as e:  # ReportError for an unknown extension
+    except ReportError as e:  # an extension that names no format
         fail(str(e))
     selection = RuleSelection(
         rule_files=tuple(rules), disable=tuple(disable), enable=tuple(enable),
