@@ -53,7 +53,8 @@ def one(kind: str, path: str, workers: int, pack: str, secret_limit: int = 0) ->
     from logaudit.api import scan
 
     t0 = time.perf_counter()
-    res = scan([path], workers=workers, rules=_selection(pack, secret_limit),  # type: ignore[arg-type]
+    sel = _selection(pack, secret_limit)
+    res = scan([path], workers=workers, pack=pack, disable=sel.disable,  # type: ignore[attr-defined]
                key=b"bench")
     secs = time.perf_counter() - t0
     me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

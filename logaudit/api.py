@@ -19,9 +19,8 @@ from logaudit.executors import run_with
 from logaudit.findings import load_key
 from logaudit.logs import event
 from logaudit.reports.frame import to_frame
-from logaudit.rules import RuleSelection, select_rules
+from logaudit.rules import select_rules
 from logaudit.runner import (
-    DEFAULT_MAX_PER_RULE,
     DEFAULT_SPLIT,
     Counters,
     ProgressFn,
@@ -30,9 +29,9 @@ from logaudit.runner import (
     TaskResult,
     default_workers,
 )
+from logaudit.settings import ScanSettings, from_arguments
 from logaudit.sources.chunking import DEFAULT_BLOCK
 from logaudit.sources.interface import InputError, InputRef
-from logaudit.sources.limits import Limits
 from logaudit.sources.remote import freeze, with_endpoint
 from logaudit.sources.walk import discover
 from logaudit.state import State, load_state, save_state
@@ -82,52 +81,54 @@ def new_run_id() -> str:
 
 def scan(
     paths: Sequence[str | Path],
+    settings: ScanSettings | None = None,
     *,
-    rules: RuleSelection | None = None,
-    include: Sequence[str] = (),
-    exclude: Sequence[str] = (),
-    workers: int | None = None,
-    show_secrets: bool = False,
-    backend: str = "auto",
-    block_size: int = DEFAULT_BLOCK,
-    scan_binary: bool = False,
     key: bytes | None = None,
     run_id: str | None = None,
     progress: ProgressFn | None = None,
-    limits: Limits | None = None,
+    block_size: int = DEFAULT_BLOCK,
     split_size: int = DEFAULT_SPLIT,
-    max_per_rule: int = DEFAULT_MAX_PER_RULE,
-    state: str | None = None,
-    baseline: str | None = None,
-    executor: str = "local",
-    scheduler: str | None = None,
     storage_options: Mapping[str, Any] | None = None,
+    **options: Any,
 ) -> ScanResult:
     """Scan files, directories (recursively) or ``-`` (stdin) and return the findings.
 
-    Raises :class:`logaudit.errors.ConfigError` (e.g. a bad rule file) before reading anything.
-    Inputs that cannot be read do not raise: they are listed in ``ScanResult.errors``.
-    ``max_per_rule``: at most this many findings of one rule are listed per input, the rest
-    counted (``counters.findings_unlisted``, ``extra["unlisted"]``); 0 lists everything.
-    ``limits`` guards against hostile archives; ``split_size`` is the byte-range size a large
-    plain file is cut into for the workers (the findings do not depend on it).
+    ``settings`` holds every option of ``logaudit scan`` (see :class:`ScanSettings`); or give
+    them as keyword arguments named like its fields (``workers=2, exclude=["*.gz"],
+    fail_on="high"``), checked the same way. ``key``/``run_id`` default to the fingerprint key
+    and a fresh run id; ``block_size`` and ``split_size`` (the byte-range size a large plain
+    file is cut into; the findings do not depend on it) tune the runner;
+    ``storage_options`` adds fsspec options (a dict) to ``settings.storage_option``.
 
-    ``state``: a state file for incremental scans (only new inputs and appended bytes are
-    scanned). The new state is *not* saved here: call :meth:`ScanResult.commit_state` once the
-    findings are safely stored, so a run killed before that is rescanned by the next one.
-    ``baseline``: a baseline file; findings in it are suppressed (counted in ``extra``).
+    Raises :class:`logaudit.errors.ConfigError` (a bad option, a bad rule file) before reading
+    anything. Inputs that cannot be read do not raise: they are listed in
+    ``ScanResult.errors``. At most ``max_per_rule`` findings of one rule are listed per input,
+    the rest counted (``counters.findings_unlisted``, ``extra["unlisted"]``).
 
-    ``executor``: ``local`` (default) or ``dask`` (``scheduler`` address, else
-    ``DASK_SCHEDULER_ADDRESS``, else a local cluster). ``storage_options``: fsspec options for
-    URL paths (``s3://…``); credentials otherwise come from the providers' usual chains.
+    ``state``: incremental scans. The new state is *not* saved here: call
+    :meth:`ScanResult.commit_state` once the findings are safely stored, so a run killed
+    before that is rescanned by the next one. ``baseline``: findings in it are suppressed
+    (counted in ``extra``). ``executor``: ``local`` or ``dask`` (``scheduler`` address, else a
+    local cluster).
     """
-    selected = select_rules(rules or RuleSelection())
-    storage = with_endpoint([str(p) for p in paths], storage_options or {})
+    if settings is None:
+        settings = from_arguments(ScanSettings, options)
+    elif options:
+        raise TypeError("scan(): give ScanSettings or keyword options, not both")
+    s = settings
+    workers = s.workers or None
+    state = s.state
+    baseline = s.baseline
+    max_per_rule = s.max_per_rule
+    backend = s.engine.value
+    selected = select_rules(s.selection)
+    storage = with_endpoint([str(p) for p in paths],
+                            {**s.storage_options, **(storage_options or {})})
     opts = ScanOptions(
         rules=tuple(selected), run_id=run_id or new_run_id(),
         key=key if key is not None else load_key(), backend=backend,
-        show_secrets=show_secrets, block_size=block_size, scan_binary=scan_binary,
-        limits=limits or Limits(), split_size=split_size, storage_options=freeze(storage),
+        show_secrets=s.show_secrets, block_size=block_size, scan_binary=s.scan_binary,
+        limits=s.limits, split_size=split_size, storage_options=freeze(storage),
         max_per_rule=max_per_rule,
     )
     started = datetime.now(timezone.utc)
@@ -135,7 +136,7 @@ def scan(
     event("scan.start", opts.run_id, paths=len(paths), rules=len(selected), engine=engine,
           workers=workers or default_workers())
     items: Iterable[InputRef | InputError | Task] = discover(
-        [str(p) for p in paths], include, exclude, storage_options=storage)
+        [str(p) for p in paths], s.include, s.exclude, storage_options=storage)
     old_state: State | None = load_state(state) if state else None
     base = load_baseline(baseline, opts.key) if baseline else None
     plans: dict[str, incremental.Planned] = {}
@@ -156,8 +157,9 @@ def scan(
         if progress:
             progress(name, res, total)
 
-    findings, errors, counters = run_with(executor, items, opts, workers or default_workers(),
-                                          on_progress, scheduler)
+    findings, errors, counters = run_with(s.executor.value, items, opts,
+                                          workers or default_workers(), on_progress,
+                                          s.scheduler)
     extra: dict[str, Any] = {}
     if counters.unlisted:
         extra["unlisted"] = {"limit_per_rule_and_input": max_per_rule,

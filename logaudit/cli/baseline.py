@@ -12,7 +12,7 @@ from logaudit.api import scan
 from logaudit.baseline import Baseline, default_who, key_id, load_baseline, save_baseline
 from logaudit.cli.console import EXIT_INCOMPLETE, error_line, fail, out_console
 from logaudit.findings import load_key
-from logaudit.rules import PACKS, RuleSelection
+from logaudit.rules import PACKS
 
 baseline_app = typer.Typer(
     help="Accept known findings so that scans report only new ones.", no_args_is_help=True)
@@ -33,7 +33,7 @@ def _rows(paths: list[str] | None, reports: list[str], pack: str) -> Iterator[Ma
                                            "path").collect()
         yield from frame.iter_rows(named=True)
     if paths:
-        result = scan(paths, rules=RuleSelection(pack=pack))
+        result = scan(paths, pack=pack)
         for e in result.errors:
             error_line(f"{e.path}: {e.reason}")
         if result.incomplete:

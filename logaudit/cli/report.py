@@ -11,21 +11,17 @@ import polars as pl
 import typer
 
 from logaudit.cli.console import err_console, fail, out_console
-from logaudit.errors import LogauditError
+from logaudit.cli.options import settings_from
+from logaudit.errors import ConfigError, LogauditError
 from logaudit.reports.frame import SCHEMA
 from logaudit.reports.load import Loaded, load
-from logaudit.reports.query import (
-    BY_CHOICES,
-    Filters,
-    collect,
-    diff,
-    parse_bound,
-    prepare,
-    summarize,
-    trend,
-)
+from logaudit.reports.query import Filters, collect, diff, prepare, summarize, trend
 from logaudit.reports.views import diff_view, summary_view, trend_view
 from logaudit.reports.writers import ReportFormat, format_for_path, write_report
+from logaudit.rules import Severity
+from logaudit.settings import By, ReportSettings
+
+D = ReportSettings()  # the defaults, shown by --help
 
 
 def _run_record(loaded: list[Loaded], started: datetime, rows: int,
@@ -60,39 +56,47 @@ def _emit(df: pl.DataFrame, output: str | None, fmt: ReportFormat | None,
 
 
 def report_command(
+    ctx: typer.Context,
     paths: list[str] = typer.Argument(  # noqa: B008
         None, help="Reports to read: files, directories, globs (Parquet, JSONL, CSV or JSON, "
                    "told by content)."),
-    by: str = typer.Option("category", "--by",
-                           help=f"Group by: {', '.join(BY_CHOICES)}."),
+    by: By = typer.Option(D.by, "--by", help="Group by."),
     service_pattern: str | None = typer.Option(
         None, "--service-pattern",
         help="Regex over the path naming the service (first group); default: the directory "
              "holding the file."),
-    top: int = typer.Option(20, "--top", help="Rows in the summary (0 = all)."),
+    top: int = typer.Option(D.top, "--top", help="Rows in the summary (0 = all)."),
     since: str | None = typer.Option(None, "--since", help="From this day/time (UTC)."),
     until: str | None = typer.Option(None, "--until", help="Up to this day/time (UTC)."),
-    min_severity: str = typer.Option("info", "--min-severity",
-                                     help="Only findings at or above this severity."),
+    min_severity: Severity = typer.Option(D.min_severity, "--min-severity",
+                                          help="Only findings at or above this severity."),
     diff_paths: tuple[str, str] | None = typer.Option(
         None, "--diff", metavar="OLD NEW",
         help="New, fixed and still-present findings of NEW against OLD, by fingerprint."),
-    show_trend: bool = typer.Option(False, "--trend",
-                                    help="Findings per day per category, with a chart."),
+    trend: bool = typer.Option(False, "--trend",
+                               help="Findings per day per category, with a chart."),
     output: str | None = typer.Option(None, "-o", "--output",
                                       help="Write the selected findings (with --diff: the new "
                                            "ones) to FILE; format from the extension."),
-    fmt: ReportFormat | None = typer.Option(None, "--format", "-f",  # noqa: B008
-                                            help="Output format of -o or stdout."),
+    format: ReportFormat | None = typer.Option(None, "--format", "-f",  # noqa: B008
+                                               help="Output format of -o or stdout."),
 ) -> None:
     """Summarize earlier reports: counts, diff between runs, trend over days."""
-    started = datetime.now(timezone.utc)
     try:
-        filters = Filters(since=parse_bound(since) if since else None,
-                          until=parse_bound(until, end=True) if until else None,
-                          min_severity=min_severity, service_pattern=service_pattern)
-        if output and fmt is None:
-            fmt = format_for_path(output)
+        settings = settings_from(ctx, ReportSettings, skip=("paths", "diff_paths"))
+    except ConfigError as e:
+        fail(str(e))
+    run_report(paths or [], diff_paths, settings)
+
+
+def run_report(paths: list[str], diff_paths: tuple[str, str] | None,
+               s: ReportSettings) -> None:
+    """Read the reports, summarize them as ``s`` says, and render or write the result."""
+    started = datetime.now(timezone.utc)
+    filters = Filters(since=s.since, until=s.until, min_severity=s.min_severity.value,
+                      service_pattern=s.service_pattern)
+    output, fmt = s.output, s.out_format
+    try:
         if diff_paths:
             if paths:
                 fail("--diff OLD NEW takes its two reports itself; drop the other paths")
@@ -112,13 +116,14 @@ def report_command(
         loaded = load(paths)
         lf = prepare(loaded.frame, filters, loaded.run_starts())
         to_stdout = not output and fmt not in (None, ReportFormat.TABLE)
+        by = s.by.value
         if to_stdout:
             pass  # the findings in --format go to stdout alone, for pipes
-        elif show_trend:
+        elif s.trend:
             out_console.print(trend_view(trend(lf)))
         else:
             total = int(collect(lf.select(pl.len())).item())
-            out_console.print(summary_view(summarize(lf, by, top or None), by, total))
+            out_console.print(summary_view(summarize(lf, by, s.top or None), by, total))
         if output or to_stdout:
             rows = collect(lf.select(list(SCHEMA)))
             _emit(rows, output, fmt, _run_record([loaded], started, len(rows),
