@@ -163,5 +163,5 @@ def test_missing_dask_is_config_error(monkeypatch: pytest.MonkeyPatch, tmp_path:
 
 
 def test_unknown_executor_is_config_error(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="--executor"):
+    with pytest.raises(ConfigError, match="^executor: expected one of local, dask"):
         scan([str(tmp_path)], executor="spark")
