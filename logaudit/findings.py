@@ -141,7 +141,8 @@ def _known_prefix(hit: Hit, value: bytes) -> bytes:
     return b""
 
 
-def _hit_mask(hit: Hit, value: bytes) -> str:
+def mask_hit(hit: Hit, value: bytes) -> str:
+    """The masked form of one hit's value, as ``match`` and ``context`` show it."""
     mode = hit.rule.mask
     if hit.rule.category in (Category.SECRET, Category.PII) or mode == "value":
         return mask_value(value, hit.rule.category, _known_prefix(hit, value))
@@ -274,7 +275,7 @@ def build_findings(
     """Turn the hits of one line into findings; every hit's value is masked in the context."""
     text = lh.text
     masked_pieces = [
-        (h.secret_start, h.secret_end, _hit_mask(h, text[h.secret_start:h.secret_end]))
+        (h.secret_start, h.secret_end, mask_hit(h, text[h.secret_start:h.secret_end]))
         for h in lh.hits if h.secret_end > h.secret_start
     ]
     if show_secrets:
@@ -298,10 +299,10 @@ def build_findings(
         if show_secrets or h.secret_end <= h.secret_start:
             shown = whole.decode("utf-8", "replace")
         elif h.rule.category in (Category.SECRET, Category.PII):
-            shown = _hit_mask(h, value)
+            shown = mask_hit(h, value)
         else:  # an error/disclosure finding: show it, with the sensitive part masked
             shown = (text[h.start:h.secret_start].decode("utf-8", "replace")
-                     + _hit_mask(h, value) + text[h.secret_end:h.end].decode("utf-8", "replace"))
+                     + mask_hit(h, value) + text[h.secret_end:h.end].decode("utf-8", "replace"))
             for s, e, masked in masked_pieces:  # other values inside this match
                 raw = text[s:e].decode("utf-8", "replace")
                 if h.start <= s and e <= h.end and raw in shown:

@@ -11,6 +11,7 @@ import typer
 from logaudit import __version__
 from logaudit.cli.baseline import baseline_app
 from logaudit.cli.console import EXIT_INCOMPLETE, EXIT_INTERRUPTED, EXIT_USAGE, error_line
+from logaudit.cli.redact import redact_command
 from logaudit.cli.report import report_command
 from logaudit.cli.rules import rules_app
 from logaudit.cli.scan import scan_command
@@ -27,6 +28,7 @@ app.command("scan", no_args_is_help=True)(scan_command)
 app.add_typer(rules_app, name="rules")
 app.add_typer(baseline_app, name="baseline")
 app.command("report")(report_command)
+app.command("redact", no_args_is_help=True)(redact_command)
 
 
 def _version(value: bool) -> None:

@@ -29,12 +29,15 @@ class Hit:
 @dataclass(slots=True)
 class LineHits:
     """Every hit on one line. ``text`` is the line without its line ending; ``col_base`` is the
-    byte offset of ``text[0]`` inside the line (non-zero for a window of an over-long line)."""
+    byte offset of ``text[0]`` inside the line (non-zero for a window of an over-long line);
+    ``offset`` is the byte offset of ``text[0]`` in the chunk's data (-1: not known, as for
+    multi-line blocks, which carry no value to rewrite)."""
 
     line: int
     col_base: int
     text: bytes
     hits: list[Hit] = field(default_factory=list)
+    offset: int = -1
 
 
 class BlockDetector(Protocol):

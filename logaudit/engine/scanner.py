@@ -163,7 +163,7 @@ class Engine:
                     hits.append(Hit(rule, line_no, line_no, m.start, m.end,
                                     m.secret_start, m.secret_end))
             if hits:
-                out.append(LineHits(line_no, col_base, text, resolve_overlaps(hits)))
+                out.append(LineHits(line_no, col_base, text, resolve_overlaps(hits), line_start))
 
         for off, pid in raw:
             if pid in det_ids:

@@ -40,10 +40,13 @@ def iter_chunks(
     max_line: int = DEFAULT_MAX_LINE,
     overlap: int = DEFAULT_OVERLAP,
     read_size: int | None = None,
+    eager: bool = False,
 ) -> Iterator[Chunk]:
     """Yield newline-aligned chunks of about ``block_size`` bytes read from ``stream``.
 
     Memory is bounded by ``block_size + max_line + read_size`` whatever the input holds.
+    ``eager``: yield the whole lines read so far after every read instead of waiting for a
+    full block (a live pipe whose reader returns what is available).
     """
     if overlap >= max_line:
         raise ValueError("overlap must be smaller than max_line")
@@ -75,7 +78,7 @@ def iter_chunks(
                     buf.clear()
                     yield Chunk(data, line, col, len(data), offset)
                 break
-            if not eof and len(buf) < block_size:
+            if not eof and len(buf) < block_size and not eager:
                 break
             cut = max(buf.rfind(b"\n", 0, block_size), first_nl)
             data = bytes(buf[: cut + 1])

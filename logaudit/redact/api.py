@@ -1,0 +1,150 @@
+"""``redact(paths, ...)``: the scan pipeline with a rewriter at its end (sources → engine →
+findings → rewriter → sinks). Findings are those a ``scan`` with the same options reports."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from logaudit.api import ScanResult, new_run_id
+from logaudit.engine.prefilter import engine_name
+from logaudit.errors import ConfigError
+from logaudit.findings import load_key
+from logaudit.logs import event
+from logaudit.redact.replace import Replace
+from logaudit.redact.tasks import RedactOptions, RedactTaskResult, executor, join_parts
+from logaudit.reports.frame import to_frame
+from logaudit.rules import RuleSelection, select_rules
+from logaudit.runner import (
+    DEFAULT_MAX_PER_RULE,
+    DEFAULT_SPLIT,
+    ProgressFn,
+    ScanOptions,
+    default_workers,
+    run,
+)
+from logaudit.sources.chunking import DEFAULT_BLOCK
+from logaudit.sources.interface import InputError, InputRef
+from logaudit.sources.limits import Limits
+from logaudit.sources.walk import discover
+
+# In place, a file is one task: it is followed while it grows, then renamed over.
+_NO_SPLIT = 1 << 62
+
+
+@dataclass
+class RedactResult(ScanResult):
+    """A scan's result plus what the redaction wrote."""
+
+    replaced: int = 0
+    written: list[str] = field(default_factory=list)
+
+
+def _inside(path: str, root: str) -> bool:
+    try:
+        return os.path.commonpath([os.path.realpath(path), root]) == root
+    except ValueError:
+        return False
+
+
+def redact(
+    paths: Sequence[str | Path],
+    *,
+    out_dir: str | Path | None = None,
+    in_place: bool = False,
+    replace: Replace | str = Replace.MASK,
+    rules: RuleSelection | None = None,
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    workers: int | None = None,
+    backend: str = "auto",
+    block_size: int = DEFAULT_BLOCK,
+    scan_binary: bool = False,
+    key: bytes | None = None,
+    run_id: str | None = None,
+    progress: ProgressFn | None = None,
+    limits: Limits | None = None,
+    split_size: int = DEFAULT_SPLIT,
+    max_per_rule: int = DEFAULT_MAX_PER_RULE,
+    show_secrets: bool = False,
+) -> RedactResult:
+    """Write redacted copies of ``paths`` and return the findings of the same pass.
+
+    Exactly one destination: ``out_dir`` (a mirrored tree; relative paths kept), ``in_place``
+    (each file rewritten beside itself and renamed over), or ``paths == ["-"]`` (standard input
+    to standard output). Each value of a secret or PII finding (and of an error rule whose
+    group is a value) is replaced according to ``replace``; every other byte is kept.
+    An input that could not be read or written is listed in ``errors`` and leaves no output
+    under its final name. Raises :class:`ConfigError` on a bad combination or rule file.
+    """
+    names = [str(p) for p in paths]
+    stdin = names == ["-"]
+    if sum((out_dir is not None, in_place, stdin)) != 1 or ("-" in names and not stdin):
+        raise ConfigError("redact needs exactly one destination: --out-dir DIR, --in-place, "
+                          "or - alone (standard input to standard output)")
+    replace = Replace(replace)
+    if in_place and any("://" in n for n in names):
+        raise ConfigError("--in-place works on local files only; use --out-dir for URLs")
+    out_root = os.path.realpath(out_dir) if out_dir is not None else None
+    if out_root is not None:
+        try:
+            os.makedirs(out_root, exist_ok=True)
+        except OSError as e:
+            raise ConfigError(f"{out_dir}: cannot create the output directory "
+                              f"({e.strerror})") from None
+    selected = select_rules(rules or RuleSelection())
+    opts = ScanOptions(
+        rules=tuple(selected), run_id=run_id or new_run_id(),
+        key=key if key is not None else load_key(), backend=backend,
+        show_secrets=show_secrets, block_size=block_size, scan_binary=scan_binary,
+        limits=limits or Limits(), split_size=_NO_SPLIT if in_place else split_size,
+        max_per_rule=max_per_rule,
+    )
+    ropts = RedactOptions(replace, None if out_dir is None else str(out_dir), in_place)
+    started = datetime.now(timezone.utc)
+    engine = engine_name(backend)
+    nworkers = workers or default_workers()
+    event("redact.start", opts.run_id, paths=len(names), rules=len(selected), engine=engine,
+          workers=nworkers, replace=replace.value, in_place=in_place)
+
+    def items() -> list[InputRef | InputError]:
+        out: list[InputRef | InputError] = []
+        for item in discover(names, include, exclude):
+            # Never read what this run writes (an --out-dir inside an input directory).
+            if (isinstance(item, InputRef) and item.fs_path and out_root
+                    and _inside(item.fs_path, out_root)):
+                continue
+            out.append(item)
+        return out
+
+    seen: list[RedactTaskResult] = []
+    findings, errors, counters = run(items(), opts, nworkers, progress,
+                                     execute=executor(ropts, seen.append))
+    written = [r.output for r in seen if r.output]
+    replaced = sum(r.replaced for r in seen)
+    by_path: dict[str, list[RedactTaskResult]] = {}
+    for r in seen:
+        if r.parts > 1:
+            by_path.setdefault(r.path, []).append(r)
+    for parts in by_path.values():
+        out, err = join_parts(parts)
+        if out:
+            written.append(out)
+        if err:
+            errors.append(err)
+    counters.inputs_failed = len({e.path.split("!")[0] for e in errors if e.kind == "error"})
+    for err in errors:
+        event("input." + err.kind, opts.run_id, logging.WARNING, path=err.path, reason=err.reason)
+    event("redact.end", opts.run_id, replaced=replaced, written=len(written),
+          **counters.as_dict())
+    return RedactResult(
+        findings=to_frame(findings), errors=errors, counters=counters, run_id=opts.run_id,
+        started=started, finished=datetime.now(timezone.utc), engine=engine,
+        rules=len(selected), extra={"redact": {"replace": replace.value, "replaced": replaced,
+                                               "written": len(written)}},
+        replaced=replaced, written=sorted(written),
+    )
