@@ -203,7 +203,14 @@ def p_list(item: Parser) -> Parser:
             raise ValueError(f"expected a list, not {_kind(v)}")
         return tuple(item(x) for x in v)
 
+    NOT_TEXT_IN_CONFIG[parse] = "a list"
     return parse
+
+
+# Parsers that read text from the environment or command line, but whose values a config file
+# must write with their TOML type (``workers = 2``, not ``workers = "2"``).
+NOT_TEXT_IN_CONFIG: dict[Parser, str] = {
+    p_int: "a whole number", p_float: "a number", p_bool: "true or false"}
 
 
 def p_regex(v: Any) -> str | None:
@@ -260,6 +267,7 @@ class Option:
     parse: Parser
     env: str | None
     secret: bool = False
+    path: bool = False
 
     @property
     def flag(self) -> str:
@@ -268,10 +276,12 @@ class Option:
 
 
 def option(name: str, default: Any, parse: Parser, *, env: bool | str = True,
-           secret: bool = False) -> Any:
-    """A settings field that is the option ``--NAME`` (config key ``NAME``)."""
+           secret: bool = False, path: bool = False) -> Any:
+    """A settings field that is the option ``--NAME`` (config key ``NAME``). ``secret``: its
+    value is never shown; ``path``: a relative path in a config file is taken from the
+    file's directory."""
     return field(default=default, metadata={
-        "option": (name, parse, env, secret)})
+        "option": (name, parse, env, secret, path)})
 
 
 def options_of(cls: type) -> tuple[Option, ...]:
@@ -281,10 +291,10 @@ def options_of(cls: type) -> tuple[Option, ...]:
         meta = f.metadata.get("option")
         if meta is None:
             continue
-        name, parse, env, secret = meta
+        name, parse, env, secret, path = meta
         env_name = (env if isinstance(env, str)
                     else ENV_PREFIX + name.upper().replace("-", "_") if env else None)
-        out.append(Option(name, f.name, parse, env_name, secret))
+        out.append(Option(name, f.name, parse, env_name, secret, path))
     return tuple(out)
 
 
@@ -321,10 +331,11 @@ S = TypeVar("S", bound=Settings)
 
 def build(cls: type[S], *, config: Mapping[str, tuple[Any, str]] | None = None,
           env: Mapping[str, str] | None = None, cli: Mapping[str, Any] | None = None,
-          cli_source: Source = Source.CLI) -> S:
-    """Settings of ``cls`` from defaults < ``config`` (key → (value, FILE:LINE)) <
-    ``env`` (environment variables) < ``cli`` (field name → value). Each value is parsed by
-    its option's parser; the first bad one raises :class:`ConfigError` naming its source."""
+          cli_source: Source = Source.CLI, base: Path | None = None) -> S:
+    """Settings of ``cls`` from defaults < ``config`` (key → (value, FILE:LINE); relative
+    paths from ``base``) < ``env`` (environment variables) < ``cli`` (field name → value).
+    Each value is parsed by its option's parser; the first bad one raises
+    :class:`ConfigError` naming its source."""
     opts = options_of(cls)
     by_name = {o.name: o for o in opts}
     for key, (_, where) in (config or {}).items():
@@ -339,7 +350,12 @@ def build(cls: type[S], *, config: Mapping[str, tuple[Any, str]] | None = None,
         origin: Origin | None = None
         if config and o.name in config:
             raw, where = config[o.name]
+            if isinstance(raw, str) and o.parse in NOT_TEXT_IN_CONFIG:
+                raise ConfigError(f"{where}: {o.name}: expected "
+                                  f"{NOT_TEXT_IN_CONFIG[o.parse]}, not a string")
             values[o.attr] = _parse(o, raw, f"{where}: {o.name}")
+            if o.path and base is not None:
+                values[o.attr] = _rebase(values[o.attr], base)
             origin = Origin(Source.CONFIG, where)
         if o.env and environ.get(o.env) is not None:
             values[o.attr] = _parse(o, environ[o.env], o.env)
@@ -358,6 +374,15 @@ def build(cls: type[S], *, config: Mapping[str, tuple[Any, str]] | None = None,
     return made
 
 
+def _rebase(value: Any, base: Path) -> Any:
+    """A relative path (or each of a tuple of them) taken from ``base``; URLs and ``-`` kept."""
+    if isinstance(value, tuple):
+        return tuple(_rebase(v, base) for v in value)
+    if not isinstance(value, str) or value == "-" or "://" in value or os.path.isabs(value):
+        return value
+    return str(base / value)
+
+
 def _parse(o: Option, raw: Any, where: str) -> Any:
     try:
         return o.parse(raw)
@@ -374,9 +399,9 @@ class ScanSettings(Settings):
 
     command = "scan"
 
-    output: str | None = option("output", None, p_opt_str)
+    output: str | None = option("output", None, p_opt_str, path=True)
     format: ReportFormat | None = option("format", None, p_enum(ReportFormat))
-    rules: tuple[str, ...] = option("rules", (), p_list(p_str))
+    rules: tuple[str, ...] = option("rules", (), p_list(p_str), path=True)
     disable: tuple[str, ...] = option("disable", (), p_list(p_str))
     enable: tuple[str, ...] = option("enable", (), p_list(p_str))
     pack: str = option("pack", "default", p_choice(PACKS))
@@ -397,11 +422,11 @@ class ScanSettings(Settings):
     quiet: bool = option("quiet", False, p_bool)
     show_secrets: bool = option("show-secrets", False, p_bool)
     debug: bool = option("debug", False, p_bool)
-    log_file: str | None = option("log-file", None, p_opt_str)
+    log_file: str | None = option("log-file", None, p_opt_str, path=True)
     log_format: LogFormat = option("log-format", LogFormat.TEXT, p_enum(LogFormat))
-    state: str | None = option("state", None, p_opt_str)
+    state: str | None = option("state", None, p_opt_str, path=True)
     wait: float = option("wait", 0.0, p_float)
-    baseline: str | None = option("baseline", None, p_opt_str)
+    baseline: str | None = option("baseline", None, p_opt_str, path=True)
     executor: Executor = option("executor", Executor.LOCAL, p_enum(Executor))
     scheduler: str | None = option("scheduler", None, p_opt_str, env="DASK_SCHEDULER_ADDRESS")
     # KEY=VALUE pairs; values may be credentials: never shown by ``config show``.
@@ -465,7 +490,7 @@ class ReportSettings(Settings):
     until: datetime | None = option("until", None, p_time(end=True))
     min_severity: Severity = option("min-severity", Severity.INFO, p_enum(Severity))
     trend: bool = option("trend", False, p_bool)
-    output: str | None = option("output", None, p_opt_str)
+    output: str | None = option("output", None, p_opt_str, path=True)
     format: ReportFormat | None = option("format", None, p_enum(ReportFormat))
     origins: tuple[tuple[str, Origin], ...] = field(default=(), repr=False, compare=False)
 

@@ -10,6 +10,7 @@ import typer
 
 from logaudit import __version__
 from logaudit.cli.baseline import baseline_app
+from logaudit.cli.config import config_app
 from logaudit.cli.console import EXIT_INCOMPLETE, EXIT_INTERRUPTED, EXIT_USAGE, error_line
 from logaudit.cli.redact import redact_command
 from logaudit.cli.report import report_command
@@ -29,6 +30,7 @@ app.add_typer(rules_app, name="rules")
 app.add_typer(baseline_app, name="baseline")
 app.command("report")(report_command)
 app.command("redact", no_args_is_help=True)(redact_command)
+app.add_typer(config_app, name="config")
 
 
 def _version(value: bool) -> None:

@@ -6,7 +6,13 @@ import os
 
 import typer
 
+from logaudit.config import ConfigFile, find_config
 from logaudit.settings import S, build
+
+CONFIG_OPTION = typer.Option(
+    None, "--config", metavar="FILE",
+    help="Settings file (TOML). Default: $LOGAUDIT_CONFIG, else ./logaudit.toml, else "
+         "[tool.logaudit] in ./pyproject.toml.")
 
 
 def given(ctx: typer.Context) -> dict[str, object]:
@@ -16,7 +22,12 @@ def given(ctx: typer.Context) -> dict[str, object]:
             if getattr(ctx.get_parameter_source(name), "name", "") == "COMMANDLINE"}
 
 
-def settings_from(ctx: typer.Context, cls: type[S], skip: tuple[str, ...] = ("paths",)) -> S:
-    """``cls`` from defaults < environment < the command line (raises ConfigError)."""
-    cli = {k: v for k, v in given(ctx).items() if k not in skip}
-    return build(cls, env=os.environ, cli=cli)
+def settings_from(ctx: typer.Context, cls: type[S],
+                  skip: tuple[str, ...] = ("paths",)) -> tuple[S, ConfigFile | None]:
+    """``cls`` from defaults < config file < environment < the command line, and the config
+    file it read (raises ConfigError)."""
+    cfg = find_config(ctx.params.get("config"))
+    cli = {k: v for k, v in given(ctx).items() if k not in (*skip, "config")}
+    settings = build(cls, config=cfg.table(cls.command) if cfg else None,
+                     base=cfg.base if cfg else None, env=os.environ, cli=cli)
+    return settings, cfg

@@ -11,7 +11,7 @@ import polars as pl
 import typer
 
 from logaudit.cli.console import err_console, fail, out_console
-from logaudit.cli.options import settings_from
+from logaudit.cli.options import CONFIG_OPTION, settings_from
 from logaudit.errors import ConfigError, LogauditError
 from logaudit.reports.frame import SCHEMA
 from logaudit.reports.load import Loaded, load
@@ -80,10 +80,11 @@ def report_command(
                                            "ones) to FILE; format from the extension."),
     format: ReportFormat | None = typer.Option(None, "--format", "-f",  # noqa: B008
                                                help="Output format of -o or stdout."),
+    config: str | None = CONFIG_OPTION,
 ) -> None:
     """Summarize earlier reports: counts, diff between runs, trend over days."""
     try:
-        settings = settings_from(ctx, ReportSettings, skip=("paths", "diff_paths"))
+        settings, _ = settings_from(ctx, ReportSettings, skip=("paths", "diff_paths"))
     except ConfigError as e:
         fail(str(e))
     run_report(paths or [], diff_paths, settings)

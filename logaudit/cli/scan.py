@@ -23,7 +23,7 @@ from logaudit.cli.console import (
     out_console,
     stderr_is_tty,
 )
-from logaudit.cli.options import settings_from
+from logaudit.cli.options import CONFIG_OPTION, settings_from
 from logaudit.errors import ConfigError
 from logaudit.logs import configure as configure_logging
 from logaudit.reports.summary import one_line, severity_at_least
@@ -106,11 +106,12 @@ def scan_command(
     storage_option: list[str] = typer.Option([], "--storage-option",
                                              help="fsspec option KEY=VALUE for URL paths "
                                                   "(s3://…); repeatable."),
+    config: str | None = CONFIG_OPTION,
 ) -> None:
     """Scan logs for secrets, PII and verbose errors."""
     # parse → settings (every option checked, nothing opened yet) → library call → render
     try:
-        settings = settings_from(ctx, ScanSettings)
+        settings, _ = settings_from(ctx, ScanSettings)
     except ConfigError as e:
         fail(str(e))
     raise typer.Exit(run_scan(paths, settings))
