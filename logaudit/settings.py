@@ -490,16 +490,22 @@ class ReportSettings(Settings):
     until: datetime | None = option("until", None, p_time(end=True))
     min_severity: Severity = option("min-severity", Severity.INFO, p_enum(Severity))
     trend: bool = option("trend", False, p_bool)
+    rows: bool = option("rows", False, p_bool)
     output: str | None = option("output", None, p_opt_str, path=True)
     format: ReportFormat | None = option("format", None, p_enum(ReportFormat))
     origins: tuple[tuple[str, Origin], ...] = field(default=(), repr=False, compare=False)
 
     def check(self) -> None:
-        """A binary format needs ``-o``; the output's extension names a format."""
+        """A binary format needs ``-o``; the output's extension names a format; a summary is
+        written only in a tabular format (the findings, with ``--rows``, in any)."""
         fmt = _checked_format(self.format, self.output)
         if fmt is not None and fmt.binary and not self.output:
             raise ConfigError(f"{fmt.value} is binary: write it to a file with "
                               f"-o FILE.{fmt.value}")
+        if fmt is not None and not self.rows:
+            from logaudit.reports.tables import check_tabular
+
+            check_tabular(fmt)
 
     @property
     def out_format(self) -> ReportFormat | None:

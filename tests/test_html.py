@@ -54,11 +54,12 @@ def dump_dom(page: Path, tmp: Path, fragment: str = "") -> str:
 
 @pytest.fixture(scope="module")
 def summary_html(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """``logaudit report DIR --format html -o summary.html`` over 30 nightly runs."""
+    """``logaudit report DIR --rows --format html -o summary.html`` over 30 nightly runs."""
     tmp = tmp_path_factory.mktemp("html")
     directory, _ = write_runs(tmp, "parquet")
     out = tmp / "summary.html"
-    res = CliRunner().invoke(app, ["report", str(directory), "--format", "html", "-o", str(out)])
+    res = CliRunner().invoke(app, ["report", str(directory), "--rows", "--format", "html", "-o",
+                                   str(out)])
     assert res.exit_code == 0, res.output
     return out
 

@@ -186,7 +186,8 @@ def test_filters_service_and_output(tmp_path: Path, all_rows: list[dict[str, Any
 
     out = tmp_path / "sel.jsonl"
     res = CliRunner().invoke(app, ["report", str(directory), "--since", "2024-03-10", "--until",
-                                   "2024-03-12", "--min-severity", "high", "-o", str(out)])
+                                   "2024-03-12", "--min-severity", "high", "--rows", "-o",
+                                   str(out)])
     assert res.exit_code == 0, res.output
     assert len(out.read_text().splitlines()) == sum(exp.values())
     back = load([str(out)]).frame.collect()
@@ -207,11 +208,15 @@ def test_cli_errors_are_one_line(tmp_path: Path) -> None:
 
 
 def test_binary_format_needs_output(tmp_path: Path) -> None:
-    """Parquet cannot go to a terminal; other formats print the findings alone."""
+    """Parquet cannot go to a terminal; other formats print the summary (or with --rows the
+    findings) alone."""
     directory, _ = write_runs(tmp_path, "jsonl", days=2)
     runner = CliRunner()
     res = runner.invoke(app, ["report", str(directory), "--format", "parquet"])
     assert res.exit_code == 2
-    res = runner.invoke(app, ["report", str(directory), "--format", "csv"])
+    res = runner.invoke(app, ["report", str(directory), "--format", "csv", "--rows"])
     assert res.exit_code == 0
     assert res.output.startswith("run_id,path,")
+    res = runner.invoke(app, ["report", str(directory), "--format", "csv"])
+    assert res.exit_code == 0
+    assert res.output.startswith("category,findings,share,runs,first_day,last_day")

@@ -15,7 +15,19 @@ from logaudit.cli.options import CONFIG_OPTION, settings_from
 from logaudit.errors import ConfigError, LogauditError
 from logaudit.reports.frame import SCHEMA
 from logaudit.reports.load import Loaded, load
-from logaudit.reports.query import Filters, collect, diff, prepare, summarize, trend
+from logaudit.reports.query import (
+    Filters,
+    collect,
+    diff,
+    diff_rows,
+    prepare,
+    summarize,
+    summary_table,
+    trend,
+    trend_table,
+)
+from logaudit.reports.table import render
+from logaudit.reports.tables import table_text, write_table
 from logaudit.reports.views import diff_view, summary_view, trend_view
 from logaudit.reports.writers import ReportFormat, format_for_path, write_report
 from logaudit.rules import Severity
@@ -75,11 +87,15 @@ def report_command(
         help="New, fixed and still-present findings of NEW against OLD, by fingerprint."),
     trend: bool = typer.Option(False, "--trend",
                                help="Findings per day per category, with a chart."),
+    rows: bool = typer.Option(False, "--rows",
+                              help="Write the selected findings (with --diff: the new ones), "
+                                   "not the summary table."),
     output: str | None = typer.Option(None, "-o", "--output",
-                                      help="Write the selected findings (with --diff: the new "
-                                           "ones) to FILE; format from the extension."),
+                                      help="Write the summary table (or with --rows the "
+                                           "findings) to FILE; format from the extension."),
     format: ReportFormat | None = typer.Option(None, "--format", "-f",  # noqa: B008
-                                               help="Output format of -o or stdout."),
+                                               help="Format of -o, or of standard output "
+                                                    "(the data alone, for pipes)."),
     config: str | None = CONFIG_OPTION,
 ) -> None:
     """Summarize earlier reports: counts, diff between runs, trend over days."""
@@ -92,47 +108,81 @@ def report_command(
 
 def run_report(paths: list[str], diff_paths: tuple[str, str] | None,
                s: ReportSettings) -> None:
-    """Read the reports, summarize them as ``s`` says, and render or write the result."""
+    """Read the reports, summarize them as ``s`` says, then show the summary in the terminal,
+    or write it (``-o``/``--format``) as a table, or (``--rows``) write the findings."""
     started = datetime.now(timezone.utc)
     filters = Filters(since=s.since, until=s.until, min_severity=s.min_severity.value,
                       service_pattern=s.service_pattern)
     output, fmt = s.output, s.out_format
+    # Terminal view unless the output goes elsewhere in a format of its own.
+    as_data = output is not None or fmt not in (None, ReportFormat.TABLE)
     try:
         if diff_paths:
             if paths:
                 fail("--diff OLD NEW takes its two reports itself; drop the other paths")
             old, new = load([diff_paths[0]]), load([diff_paths[1]])
-            d = diff(prepare(old.frame, filters, old.run_starts()),
-                     prepare(new.frame, filters, new.run_starts()))
-            to_stdout = not output and fmt not in (None, ReportFormat.TABLE)
-            if not to_stdout:
+            lo = prepare(old.frame, filters, old.run_starts())
+            ln = prepare(new.frame, filters, new.run_starts())
+            record = _run_record([old, new], started, 0, _filters_dict(filters, diff=True))
+            if s.rows:
+                rows = collect(diff(lo, ln).new_findings.select(list(SCHEMA)))
+                _emit(rows, output, fmt, {**record, "counters": {
+                    **record["counters"], "findings": len(rows)}})
+            elif as_data:
+                table = diff_rows(lo, ln, list(SCHEMA))
+                _emit_table(table, output, fmt, _meta("diff", record, "new, fixed and still "
+                                                      "present findings (OLD → NEW)"))
+            else:
+                d = diff(lo, ln)
                 out_console.print(diff_view(d.per_rule, d.totals))
-            if output or to_stdout:
-                rows = collect(d.new_findings.select(list(SCHEMA)))
-                _emit(rows, output, fmt, _run_record([old, new], started, len(rows),
-                                                     _filters_dict(filters, diff=True)))
             return
         if not paths:
             fail("give the reports to read (FILE, DIR or GLOB), or --diff OLD NEW")
         loaded = load(paths)
         lf = prepare(loaded.frame, filters, loaded.run_starts())
-        to_stdout = not output and fmt not in (None, ReportFormat.TABLE)
         by = s.by.value
-        if to_stdout:
-            pass  # the findings in --format go to stdout alone, for pipes
+        record = _run_record([loaded], started, 0, _filters_dict(filters))
+        if s.rows:
+            rows = collect(lf.select(list(SCHEMA)))
+            if output or fmt not in (None, ReportFormat.TABLE):
+                _emit(rows, output, fmt, {**record, "counters": {
+                    **record["counters"], "findings": len(rows)}})
+                return
+            out_console.print(render(rows, record))
         elif s.trend:
-            out_console.print(trend_view(trend(lf)))
+            if as_data:
+                _emit_table(trend_table(lf), output, fmt,
+                            _meta("trend", record, "findings per day by category"))
+            else:
+                out_console.print(trend_view(trend(lf)))
+        elif as_data:
+            _emit_table(summary_table(lf, by, s.top or None), output, fmt,
+                        _meta("by", record, f"findings by {by}", by=by, top=s.top))
         else:
             total = int(collect(lf.select(pl.len())).item())
             out_console.print(summary_view(summarize(lf, by, s.top or None), by, total))
-        if output or to_stdout:
-            rows = collect(lf.select(list(SCHEMA)))
-            _emit(rows, output, fmt, _run_record([loaded], started, len(rows),
-                                                 _filters_dict(filters)))
     except LogauditError as e:
         fail(str(e))
     except pl.exceptions.PolarsError as e:
         fail(f"cannot read the reports ({type(e).__name__}: {str(e).splitlines()[0][:200]})")
+
+
+def _meta(kind: str, record: dict[str, Any], title: str, **extra: Any) -> dict[str, Any]:
+    """What a summary table is: which summary, over which reports, with which filters."""
+    return {"summary": kind, "title": f"logaudit: {title}", **extra,
+            "generated": record["started"], "filters": record["filters"],
+            "inputs": record["inputs"], "runs": [r.get("run_id") for r in record["runs"]]}
+
+
+def _emit_table(df: pl.DataFrame, output: str | None, fmt: ReportFormat | None,
+                meta: dict[str, Any]) -> None:
+    fmt = fmt or ReportFormat.CSV
+    if output:
+        write_table(df, output, fmt, meta)
+        err_console.print(f"logaudit: {meta['summary']} summary, {len(df)} row(s) → {output}",
+                          markup=False)
+        return
+    typer.echo(table_text(df, fmt, meta), nl=False)
 
 
 def _filters_dict(f: Filters, diff: bool = False) -> dict[str, Any]:

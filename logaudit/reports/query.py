@@ -150,3 +150,54 @@ def diff(old: pl.LazyFrame, new: pl.LazyFrame) -> Diff:
     ).sort(["new", "fixed", "rule_id"], descending=[True, True, False])
     new_rows = new.join(a.select("fingerprint"), on="fingerprint", how="anti")
     return Diff(collect(status), new_rows)
+
+
+# ---------------------------------------------------------------- summaries as data
+
+
+def _as_date(col: str) -> pl.Expr:
+    return pl.col(col).str.to_date("%Y-%m-%d", strict=False)
+
+
+def summary_table(lf: pl.LazyFrame, by: str, top: int | None = None) -> pl.DataFrame:
+    """``--by`` as data: value, findings, share of all, runs, first and last day (dates);
+    the findings of every row add up to the selection's (``top`` aside)."""
+    df = summarize(lf, by, top)
+    total = int(collect(lf.select(pl.len())).item())
+    df = df.with_columns(
+        pl.col("findings").cast(pl.Int64), pl.col("runs").cast(pl.Int64),
+        share=(pl.col("findings") / total if total else pl.lit(0.0)).cast(pl.Float64),
+        first_day=_as_date("first_day"), last_day=_as_date("last_day"))
+    if by == "day":
+        df = df.with_columns(_as_date("day"))
+    return df.select(by, "findings", "share", "runs", "first_day", "last_day")
+
+
+def trend_table(lf: pl.LazyFrame) -> pl.DataFrame:
+    """``--trend`` as data: a row per day (a date), a count per category, total and runs."""
+    df = trend(lf)
+    counts = [c for c in df.columns if c != "day"]
+    return df.with_columns(_as_date("day"), *[pl.col(c).cast(pl.Int64) for c in counts])
+
+
+DIFF_STATUS = ("new", "fixed", "still")
+
+
+def diff_rows(old: pl.LazyFrame, new: pl.LazyFrame, columns: list[str]) -> pl.DataFrame:
+    """``--diff`` as data: one row per finding (fingerprint and rule) of either side, with
+    ``status`` new (NEW only), fixed (OLD only) or still (both); a fixed finding's row is
+    from OLD, the others from NEW. Counts per status equal :func:`diff`'s."""
+    key = ["fingerprint", "rule_id"]
+    first_old = old.select(columns).unique(subset=key, keep="first", maintain_order=True)
+    first_new = new.select(columns).unique(subset=key, keep="first", maintain_order=True)
+    old_keys = first_old.select(key).with_columns(_in_old=pl.lit(True))
+    now = first_new.join(old_keys, on=key, how="left").with_columns(
+        status=pl.when(pl.col("_in_old")).then(pl.lit("still")).otherwise(pl.lit("new"))
+    ).drop("_in_old")
+    gone = first_old.join(first_new.select(key), on=key, how="anti").with_columns(
+        status=pl.lit("fixed"))
+    rows = pl.concat([now, gone], how="vertical")
+    order = pl.col("status").replace_strict(
+        {s: i for i, s in enumerate(DIFF_STATUS)}, return_dtype=pl.UInt8)
+    return collect(rows.sort([order, pl.col("rule_id"), pl.col("path"), pl.col("line")])
+                   .select("status", *columns))
