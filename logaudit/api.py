@@ -52,6 +52,9 @@ class ScanResult:
     extra: dict[str, Any] = field(default_factory=dict)
     state_file: str | None = None
     new_state: State | None = None
+    # Findings an allowlist entry allowed (listed only with ``show_allowed``; counted always
+    # in ``extra["allowed"]``).
+    allowed: pl.DataFrame = field(default_factory=lambda: to_frame([]))
 
     def commit_state(self) -> None:
         """Save the incremental state (atomically). Call only after the report is stored."""
@@ -122,6 +125,7 @@ def scan(
     max_per_rule = s.max_per_rule
     backend = s.engine.value
     selected = select_rules(s.selection)
+    allowlist = s.allowlist
     storage = with_endpoint([str(p) for p in paths],
                             {**s.storage_options, **(storage_options or {})})
     opts = ScanOptions(
@@ -129,7 +133,8 @@ def scan(
         key=key if key is not None else load_key(), backend=backend,
         show_secrets=s.show_secrets, block_size=block_size, scan_binary=s.scan_binary,
         limits=s.limits, split_size=split_size, storage_options=freeze(storage),
-        max_per_rule=max_per_rule,
+        max_per_rule=max_per_rule, allow=allowlist if allowlist.entries else None,
+        keep_allowed=s.show_allowed,
     )
     started = datetime.now(timezone.utc)
     engine = engine_name(backend)
@@ -164,6 +169,8 @@ def scan(
     if counters.unlisted:
         extra["unlisted"] = {"limit_per_rule_and_input": max_per_rule,
                              "by_rule": dict(sorted(counters.unlisted.items()))}
+    if allowlist.entries:
+        extra["allowed"] = allowlist.outcome(counters.allowed_by)
     new_state: State | None = None
     if old_state is not None and state:
         failed = {e.path.split("!")[0] for e in errors if e.kind == "error"}
@@ -185,4 +192,6 @@ def scan(
         started=started, finished=datetime.now(timezone.utc),
         engine=engine, rules=len(selected), extra=extra,
         state_file=state, new_state=new_state,
+        allowed=to_frame(sorted(counters.allowed_findings,
+                                key=lambda f: (f.path, f.line, f.column, f.rule_id))),
     )

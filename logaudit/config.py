@@ -167,3 +167,19 @@ class _Lines:
             if line:
                 return line
         return 1
+
+
+def read_allow(path: str) -> list[tuple[Mapping[str, Any], str]]:
+    """The raw top-level ``[[allow]]`` entries of a TOML file (a rule file), with
+    ``FILE:LINE``."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+        data = tomllib.loads(text)
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        raise ConfigError(f"{path}: cannot read the rule file ({type(e).__name__})") from None
+    raw = data.get("allow", [])
+    if not isinstance(raw, list) or not all(isinstance(v, dict) for v in raw):
+        raise ConfigError(f"{path}:{_Lines(text).find(('allow',))}: allow: expected [[allow]] "
+                          "tables")
+    lines = _Lines(text)
+    return [(v, f"{path}:{lines.find(('allow',), index=i)}") for i, v in enumerate(raw)]

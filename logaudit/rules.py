@@ -302,7 +302,7 @@ def load_rule_file(path: Path, label: str | None = None) -> list[Rule]:
         raise RuleError(src, "-", "rule file is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as e:
         raise RuleError(src, "-", f"invalid TOML: {e}") from None
-    unknown_top = set(data) - {"rules", "pack"}
+    unknown_top = set(data) - {"rules", "pack", "allow"}  # [[allow]]: logaudit.allowlist
     if unknown_top:
         raise RuleError(src, "-", f"unknown top-level key(s): {', '.join(sorted(unknown_top))}")
     rules = data.get("rules", [])

@@ -21,7 +21,9 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from dataclasses import dataclass, field
 from typing import BinaryIO, cast
 
+from logaudit.allowlist import AllowList
 from logaudit.engine.blocks import DETECTORS
+from logaudit.engine.model import LineHits
 from logaudit.engine.scanner import Engine, StreamScan
 from logaudit.findings import Finding, build_findings
 from logaudit.rules import Rule
@@ -66,6 +68,10 @@ class ScanOptions:
     max_per_rule: int = DEFAULT_MAX_PER_RULE
     # fsspec options for object-storage inputs (frozen pairs); may hold credentials: no repr.
     storage_options: tuple[tuple[str, object], ...] = field(default=(), repr=False)
+    # Allowlist entries (matched on the raw value, here in the worker), and whether the
+    # findings they allow are kept to be listed (else only counted per entry).
+    allow: AllowList | None = None
+    keep_allowed: bool = False
 
 
 @dataclass(frozen=True)
@@ -107,6 +113,9 @@ class TaskResult:
     # Incremental scans: where the next run resumes (a line start) and the lines before it.
     end_offset: int = 0
     end_line: int = 0
+    # Findings an allowlist entry allowed: counted per entry index, kept if asked.
+    allowed_by: dict[int, int] = field(default_factory=dict)
+    allowed: list[Finding] = field(default_factory=list)
 
 
 @dataclass
@@ -122,6 +131,10 @@ class Counters:
     seconds: float = 0.0
     # rule id -> findings counted but not listed (over ``ScanOptions.max_per_rule``)
     unlisted: dict[str, int] = field(default_factory=dict)
+    # findings allowed by allowlist entries: in all, per entry index, and (if kept) the rows
+    allowed: int = 0
+    allowed_by: dict[int, int] = field(default_factory=dict)
+    allowed_findings: list[Finding] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, float | int]:
         """The numeric counters as a plain dict."""
@@ -160,6 +173,8 @@ def _emit(lines: list, path: str, opts: ScanOptions, result: TaskResult) -> None
             continue
         # Built from the whole line even when some are not kept: every value on it is masked.
         built = build_findings(lh, path, opts.run_id, opts.key, opts.show_secrets)
+        if opts.allow is not None:
+            built = _drop_allowed(lh, built, path, opts, result)
         if not cap:
             out.extend(built)
             continue
@@ -171,6 +186,24 @@ def _emit(lines: list, path: str, opts: ScanOptions, result: TaskResult) -> None
                 out.append(f)
             else:
                 result.unlisted[f.rule_id] = result.unlisted.get(f.rule_id, 0) + 1
+
+
+def _drop_allowed(lh: LineHits, built: list[Finding], path: str, opts: ScanOptions,
+                  result: TaskResult) -> list[Finding]:
+    """The findings of one line that no allowlist entry allows; the others are counted."""
+    assert opts.allow is not None
+    kept: list[Finding] = []
+    for h, f in zip(lh.hits, built, strict=True):
+        value = (lh.text[h.secret_start:h.secret_end] if h.secret_end > h.secret_start
+                 else lh.text[h.start:h.end])
+        i = opts.allow.match(f.rule_id, path, value, lh.text)
+        if i is None:
+            kept.append(f)
+            continue
+        result.allowed_by[i] = result.allowed_by.get(i, 0) + 1
+        if opts.keep_allowed:
+            result.allowed.append(f)
+    return kept
 
 
 def scan_text(stream: BinaryIO | Stream, path: str, opts: ScanOptions, engine: Engine,
@@ -483,6 +516,11 @@ def _merge_parts(parts: list[TaskResult]) -> TaskResult:
     offset = 0
     blocks: dict[str, list[tuple[int, int]]] = {}
     for p in parts:
+        for i, n in p.allowed_by.items():
+            merged.allowed_by[i] = merged.allowed_by.get(i, 0) + n
+        merged.allowed.extend(dataclasses.replace(f, line=f.line + offset,
+                                                  end_line=f.end_line + offset)
+                              for f in p.allowed)
         for f in p.findings:
             line, end_line = f.line + offset, f.end_line + offset
             if end_line > line or f.end_line > f.line:
@@ -592,6 +630,10 @@ def run(
             if opts.max_per_rule:
                 _cap_merged(res, opts.max_per_rule, counters)
         findings.extend(res.findings)
+        for i, n in res.allowed_by.items():
+            counters.allowed_by[i] = counters.allowed_by.get(i, 0) + n
+            counters.allowed += n
+        counters.allowed_findings.extend(res.allowed)
         errors.extend(res.errors)
         counters.bytes_scanned += res.bytes_scanned
         counters.inputs_scanned += res.inputs_scanned

@@ -24,8 +24,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
+from logaudit.allowlist import AllowList, build_allowlist, entries_in_file
 from logaudit.errors import ConfigError, ReportError
 from logaudit.reports.writers import ReportFormat, format_for_path
 from logaudit.rules import PACKS, RuleSelection, Severity
@@ -366,7 +367,11 @@ def build(cls: type[S], *, config: Mapping[str, tuple[Any, str]] | None = None,
             origin = Origin(cli_source, label)
         if origin is not None:
             origins.append((o.attr, origin))
-    unknown = set(cli or {}) - {o.attr for o in opts}
+    # Fields that are not options (the allowlist entries) are taken as given.
+    plain = ({f.name for f in dataclasses.fields(cast(Any, cls))}
+             - {o.attr for o in opts} - {"origins"})
+    values.update({k: v for k, v in (cli or {}).items() if k in plain})
+    unknown = set(cli or {}) - {o.attr for o in opts} - plain
     if unknown:
         raise ConfigError(f"unknown setting(s) for {cls.command}: {', '.join(sorted(unknown))}")
     made = cls(**values, origins=tuple(origins))  # type: ignore[call-arg]
@@ -432,6 +437,10 @@ class ScanSettings(Settings):
     # KEY=VALUE pairs; values may be credentials: never shown by ``config show``.
     storage_option: tuple[str, ...] = option("storage-option", (), p_list(p_str), env=False,
                                              secret=True)
+    show_allowed: bool = option("show-allowed", False, p_bool)
+    # [[allow]] entries of the config file (raw table, FILE:LINE) or plain dicts; the rule
+    # files' own [[allow]] entries are added by :attr:`allowlist`.
+    allow: tuple[Any, ...] = ()
     origins: tuple[tuple[str, Origin], ...] = field(default=(), repr=False, compare=False)
 
     def check(self) -> None:
@@ -447,6 +456,17 @@ class ScanSettings(Settings):
                 raise ConfigError("--engine hyperscan: the hyperscan module does not import on "
                                   "this machine; use --engine pyahocorasick (or auto)")
         parse_storage_options(self.storage_option)
+        self.allowlist  # noqa: B018  (checks every entry and regex)
+
+    @property
+    def allowlist(self) -> AllowList:
+        """The allowlist: the config file's entries, then each rule file's."""
+        raw: list[tuple[Mapping[str, Any], str]] = []
+        for i, item in enumerate(self.allow):
+            raw.append(item if isinstance(item, tuple) else (item, f"allow[{i}]"))
+        for path in self.rules:
+            raw.extend(entries_in_file(path))
+        return build_allowlist(raw)
 
     @property
     def out_format(self) -> ReportFormat:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
+from typing import Any, cast
 
 import typer
 
@@ -28,6 +30,8 @@ def settings_from(ctx: typer.Context, cls: type[S],
     file it read (raises ConfigError)."""
     cfg = find_config(ctx.params.get("config"))
     cli = {k: v for k, v in given(ctx).items() if k not in (*skip, "config")}
+    if cfg and cfg.allow and "allow" in {f.name for f in dataclasses.fields(cast(Any, cls))}:
+        cli["allow"] = cfg.allow
     settings = build(cls, config=cfg.table(cls.command) if cfg else None,
                      base=cfg.base if cfg else None, env=os.environ, cli=cli)
     return settings, cfg

@@ -8,6 +8,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -106,6 +107,8 @@ def scan_command(
     storage_option: list[str] = typer.Option([], "--storage-option",
                                              help="fsspec option KEY=VALUE for URL paths "
                                                   "(s3://…); repeatable."),
+    show_allowed: bool = typer.Option(False, "--show-allowed",
+                                      help="List the findings allowlist entries allowed."),
     config: str | None = CONFIG_OPTION,
 ) -> None:
     """Scan logs for secrets, PII and verbose errors."""
@@ -157,11 +160,12 @@ def _scan_and_report(paths: list[str], s: ScanSettings, output: str | None,
         write_report(df, output, out_fmt, run)
         if not quiet:
             summary = one_line(df, result.counters.inputs_failed,
-                               result.counters.findings_unlisted)
+                               result.counters.findings_unlisted, result.counters.allowed)
             err_console.print(summary + f" → {output}", markup=False)
     elif quiet:
         if len(df) or result.incomplete:
-            print(one_line(df, result.counters.inputs_failed, result.counters.findings_unlisted))
+            print(one_line(df, result.counters.inputs_failed, result.counters.findings_unlisted,
+                           result.counters.allowed))
     elif out_fmt is ReportFormat.TABLE:
         out_console.print(render(df, run, max_rows=s.max_rows))
     else:
@@ -184,10 +188,45 @@ def _scan_and_report(paths: list[str], s: ScanSettings, output: str | None,
             f"{b['stale']} baseline entr{'y' if b['stale'] == 1 else 'ies'} no longer occur"
             + (" (remove them with 'logaudit baseline prune')" if b["stale"] else ""),
             markup=False)
+    allowed = result.extra.get("allowed")
+    if allowed and not quiet:
+        _print_allowed(allowed, result, s.show_allowed)
     # NOTE: the state moves forward only after the report is safely written: a run killed
     # before this line is rescanned, whole, by the next run.
     result.commit_state()
     return code
+
+
+def _print_allowed(allowed: dict[str, Any], result: ScanResult, show: bool) -> None:
+    """The allowlist's outcome on stderr: allowed per entry, stale entries; with
+    ``--show-allowed`` the allowed findings (masked) on stdout."""
+    used = [e for e in allowed["entries"] if e["allowed"]]
+    err_console.print(
+        f"logaudit: allowlist: {allowed['allowed']} finding(s) allowed"
+        + (" (" + "; ".join(f"{e['where']}: {e['allowed']}" for e in used) + ")" if used else "")
+        + ("" if show or not allowed["allowed"] else "; --show-allowed lists them"),
+        markup=False)
+    for e in allowed["entries"]:
+        if not e["allowed"]:
+            err_console.print(f"logaudit: allowlist: {e['where']}: stale, allowed nothing in "
+                              f"this run ({e['reason']}); remove it if it is no longer needed",
+                              markup=False)
+    if show and len(result.allowed):
+        from rich.table import Table
+        from rich.text import Text
+
+        t = Table(title=f"Allowed findings ({len(result.allowed)})", title_justify="left")
+        for col in ("rule", "location", "match"):
+            t.add_column(col, overflow="fold")
+        for r in result.allowed.iter_rows(named=True):
+            t.add_row(Text(r["rule_id"]), Text(_plain(f"{r['path']}:{r['line']}:{r['column']}")),
+                      Text(_plain(r["match"])))
+        out_console.print(t)
+
+
+def _plain(text: str) -> str:
+    """Log bytes never drive the terminal: control characters shown as ``?``."""
+    return "".join("?" if ord(c) < 32 or 127 <= ord(c) < 160 else c for c in text)
 
 
 def _run(paths: list[str], show_progress: bool, s: ScanSettings) -> ScanResult:

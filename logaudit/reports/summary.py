@@ -20,14 +20,17 @@ def severity_at_least(df: pl.DataFrame, floor: str) -> pl.DataFrame:
     return df.filter(pl.col("severity").is_in(allowed))
 
 
-def one_line(df: pl.DataFrame, failed: int, unlisted: int = 0) -> str:
+def one_line(df: pl.DataFrame, failed: int, unlisted: int = 0, allowed: int = 0) -> str:
     """A one-line summary for cron mail and logs."""
     if df.is_empty() and not failed:
-        return "logaudit: no findings"
+        return "logaudit: no findings" + (f" ({allowed} allowed by the allowlist)"
+                                          if allowed else "")
     parts = [f"{n} {c}" for c, n in counts(df, "category").iter_rows()] if len(df) else []
     msg = f"logaudit: {len(df)} finding(s)" + (f" ({', '.join(parts)})" if parts else "")
     if unlisted:
         msg += f" and {unlisted} more counted but not listed"
+    if allowed:
+        msg += f"; {allowed} allowed by the allowlist"
     if failed:
         msg += f"; {failed} input(s) could not be read"
     return msg
