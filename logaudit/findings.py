@@ -258,6 +258,23 @@ def _char_col(text: bytes, byte_pos: int) -> int:
     return len(text[:byte_pos].decode("utf-8", "replace"))
 
 
+def _char_cols(text: bytes, positions: list[int]) -> dict[int, int]:
+    """``_char_col`` for many positions of one line, in time linear in the line."""
+    if text.isascii():
+        return {p: p for p in positions}
+    out: dict[int, int] = {}
+    prev = col = 0
+    for p in sorted(set(positions)):
+        if p < len(text) and 0x80 <= text[p] < 0xC0:  # inside a character: count exactly
+            out[p] = _char_col(text, p)
+            continue
+        # ``prev`` and ``p`` both start a character: the pieces decode as the whole does
+        col += len(text[prev:p].decode("utf-8", "replace"))
+        out[p] = col
+        prev = p
+    return out
+
+
 def _identity(h: Hit, value: bytes, whole: bytes) -> bytes:
     """What the fingerprint covers: the sensitive value, or for a block without one (a stack
     trace) its header plus what the block revealed, so two different traces differ."""
@@ -292,6 +309,7 @@ def build_findings(
         parts.append(text[pos:].decode("utf-8", "replace"))
         context = "".join(parts)
     ts = parse_timestamp(text)
+    cols = _char_cols(text, [h.start for h in lh.hits])
     out: list[Finding] = []
     for h in lh.hits:
         value = text[h.secret_start:h.secret_end]
@@ -309,12 +327,12 @@ def build_findings(
                     shown = shown.replace(raw, masked)
         if len(shown) > CONTEXT_CHARS:
             shown = shown[:CONTEXT_CHARS] + "…"
-        focus = _char_col(text, h.start)
+        focus = cols[h.start]
         if not show_secrets:
-            focus = len(context[: focus])  # approximate after masking
+            focus = min(focus, len(context))  # approximate after masking
         out.append(Finding(
             run_id=run_id, path=path, line=h.line, end_line=h.end_line,
-            column=lh.col_base + _char_col(text, h.start) + 1,
+            column=lh.col_base + cols[h.start] + 1,
             rule_id=h.rule.id, category=h.rule.category.value, severity=h.rule.severity.value,
             match=shown,
             fingerprint=fingerprint(key, h.rule.id, _identity(h, value, whole)),

@@ -11,11 +11,20 @@ import enum
 import re
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from logaudit.errors import RuleError
+from logaudit.regex_shape import (
+    DEFAULT_UNBOUNDED_REACH,
+    MAX_REACH,
+    Re2Pattern,
+    compile_re2,
+    nested_quantifiers,
+    reach,
+)
 from logaudit.validators import VALIDATORS, Validator, shannon_entropy
 
 if sys.version_info >= (3, 11):
@@ -58,7 +67,7 @@ REQUIRED_KEYS = frozenset({"id", "category", "severity", "description", "example
 OPTIONAL_KEYS = frozenset({
     "keywords", "regex", "secret_group", "validators", "min_entropy", "references",
     "remediation", "prefilter", "ignore_case", "generic", "enabled", "detector",
-    "packs", "priority", "mask",
+    "packs", "priority", "mask", "max_match",
 })
 
 #: How a finding shows its ``secret_group``: ``value`` (a sensitive value, masked like a secret
@@ -110,13 +119,61 @@ class Rule:
     priority: int = 10
     mask: str = "value"
     source: str = ""
-    compiled: re.Pattern[bytes] = field(default=re.compile(b""), compare=False, repr=False)
-    validator_funcs: tuple[Validator, ...] = field(default=(), compare=False, repr=False)
+    #: Declared longest match (bytes), for a regex whose length is unbounded; 0: derived.
+    max_match: int = 0
+    #: How far from a prefilter hit a match and its lookarounds can reach (bytes): the engine
+    #: confirms within this distance of each hit instead of over the whole line.
+    reach: int = 0
+    #: The regex nests unbounded repeats (``(a+)+``): confirmed with RE2, never with ``re``.
+    needs_re2: bool = False
 
-    def find(self, line: bytes) -> Iterator[RuleMatch]:
-        """Yield the confirmed matches of this rule in one line (no newline in ``line``)."""
-        group = self.secret_group
-        for m in self.compiled.finditer(line):
+    # The compiled forms are built on first use (a scan compiles only the rules that get a
+    # candidate) and are not pickled: a worker compiles its own.
+    @cached_property
+    def compiled(self) -> re.Pattern[bytes]:
+        """The rule's regex compiled by Python's ``re`` (bytes)."""
+        return re.compile(self.regex.encode(), re.IGNORECASE if self.ignore_case else 0)
+
+    @cached_property
+    def matcher(self) -> re.Pattern[bytes] | Re2Pattern:
+        """What confirms a candidate: RE2 (linear time) for a regex that nests repeats, else
+        ``re`` within the rule's reach of the hit."""
+        if self.needs_re2:
+            rx = compile_re2(self.regex, self.ignore_case)
+            if rx is None:
+                raise RuleError(self.source, self.id, _RE2_MISSING)
+            return rx
+        return self.compiled
+
+    @cached_property
+    def validator_funcs(self) -> tuple[Validator, ...]:
+        """The validator functions named by ``validators``."""
+        return tuple(VALIDATORS[v] for v in self.validators)
+
+    @cached_property
+    def _group(self) -> int:
+        g = self.secret_group
+        if isinstance(g, str):
+            return int(self.matcher.groupindex[g])
+        return g
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items()
+                if k not in ("compiled", "matcher", "validator_funcs", "_group")}
+
+    def find(self, line: bytes, pos: int = 0, endpos: int | None = None,
+             last_start: int | None = None) -> Iterator[RuleMatch]:
+        """Yield the confirmed matches of this rule in one line (no newline in ``line``).
+
+        With ``pos``/``endpos`` only ``line[pos:endpos]`` is searched (the bytes around it still
+        count for lookbehind, ``^`` and ``\\b``); matches starting after ``last_start`` are not
+        wanted and end the search.
+        """
+        group = self._group
+        end = len(line) if endpos is None else endpos
+        for m in self.matcher.finditer(line, pos, end):
+            if last_start is not None and m.start() > last_start:
+                return
             s, e = m.span(group)
             if s < 0 or e <= s:
                 continue
@@ -139,6 +196,16 @@ class Rule:
             "examples": list(self.examples), "counter_examples": list(self.counter_examples),
             "source": self.source,
         }
+
+
+_NESTED_REFUSED = (
+    "regex nests unbounded repeats (like '(a+)+') and uses a feature RE2 lacks (lookaround, "
+    "back-reference or conditional): a crafted line could make it run for hours. Rewrite it "
+    "so repeated parts cannot overlap (e.g. '(?:\\.\\d+)+'), or drop the lookaround so the "
+    "linear-time RE2 engine can confirm it")
+_RE2_MISSING = (
+    "regex nests unbounded repeats and needs the google-re2 package to run safely; "
+    "install it (pip install google-re2)")
 
 
 def _str_list(src: str, rid: str, key: str, value: Any) -> tuple[str, ...]:
@@ -204,6 +271,12 @@ def build_rule(raw: dict[str, Any], src: str) -> Rule:
                         + ", ".join(sorted(BLOCK_DETECTORS)))
     ignore_case = bool(raw.get("ignore_case", False))
     compiled = re.compile(b"")
+    rule_reach = 0
+    needs_re2 = False
+    max_match = raw.get("max_match", 0)
+    if not isinstance(max_match, int) or isinstance(max_match, bool) or \
+            not 0 <= max_match <= MAX_REACH:
+        raise RuleError(src, rid, f"'max_match' must be a whole number of bytes, 1 to {MAX_REACH}")
     secret_group = raw.get("secret_group", 0)
     if not isinstance(secret_group, (int, str)) or isinstance(secret_group, bool):
         raise RuleError(src, rid, "'secret_group' must be a group number or name")
@@ -222,6 +295,14 @@ def build_rule(raw: dict[str, Any], src: str) -> Rule:
                             f"(the regex has {compiled.groups} group(s))")
         if isinstance(secret_group, str) and secret_group not in compiled.groupindex:
             raise RuleError(src, rid, f"secret_group {secret_group!r} does not exist")
+        flags = re.IGNORECASE if ignore_case else 0
+        derived = reach(regex, flags)
+        rule_reach = min(MAX_REACH, derived if derived is not None else
+                         (max_match or DEFAULT_UNBOUNDED_REACH))
+        if nested_quantifiers(regex, flags):
+            if compile_re2(regex, ignore_case) is None:
+                raise RuleError(src, rid, _NESTED_REFUSED)
+            needs_re2 = True
         if prefilter:
             try:
                 re.compile(prefilter.encode())
@@ -256,8 +337,10 @@ def build_rule(raw: dict[str, Any], src: str) -> Rule:
         remediation=str(raw.get("remediation", "")).strip(), prefilter=prefilter,
         ignore_case=ignore_case, generic=generic, enabled=enabled, detector=detector,
         packs=packs, priority=priority, mask=mask, source=src,
-        compiled=compiled, validator_funcs=tuple(VALIDATORS[v] for v in validators),
+        max_match=max_match, reach=rule_reach, needs_re2=needs_re2,
     )
+    if regex and not needs_re2:
+        rule.__dict__["compiled"] = compiled  # already compiled to validate it: keep it
     if regex:
         check_examples(rule)
     return rule
@@ -387,6 +470,25 @@ def select_rules(sel: RuleSelection) -> list[Rule]:
     ]
 
 
+def rule_risk(rule: Rule) -> str:
+    """What the scan does to keep this rule's cost bounded (``rules test`` shows it); "ok" when
+    there is nothing to say."""
+    if not rule.regex:
+        return "ok"
+    notes: list[str] = []
+    if rule.needs_re2:
+        notes.append("regex nests unbounded repeats (catastrophic backtracking in Python's re): "
+                     "confirmed with RE2 in linear time")
+    flags = re.IGNORECASE if rule.ignore_case else 0
+    if reach(rule.regex, flags) is None:
+        notes.append(f"match length is unbounded: confirmed within {rule.reach} bytes of each "
+                     "keyword hit (declare 'max_match' to change)")
+    elif rule.reach >= MAX_REACH:
+        notes.append(f"matches may be longer than {MAX_REACH} bytes: confirmed within "
+                     f"{MAX_REACH} bytes of each keyword hit")
+    return "; ".join(notes) or "ok"
+
+
 def check_rule_file(path: Path) -> tuple[list[tuple[str, bool, str]], RuleError | None]:
     """Check a user's rule file rule by rule for ``rules test``: (id, ok, reason) per rule."""
     try:
@@ -400,11 +502,11 @@ def check_rule_file(path: Path) -> tuple[list[tuple[str, bool, str]], RuleError 
         try:
             if not isinstance(raw, dict):
                 raise RuleError(str(path), rid, "not a table")
-            build_rule(raw, str(path))
+            rule = build_rule(raw, str(path))
             if rid in seen:
                 raise RuleError(str(path), rid, "duplicate rule id")
             seen.add(rid)
-            results.append((rid, True, "ok"))
+            results.append((rid, True, rule_risk(rule)))
         except RuleError as e:
             results.append((rid, False, e.reason))
     return results, None

@@ -96,12 +96,15 @@ def test_line_longer_than_window_is_scanned_in_windows(backend: str) -> None:
     assert len(full) == 301 and full[-1][0] == 2
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_both_backends_agree_on_a_mixed_corpus(backend: str) -> None:
+@pytest.mark.skipif(not hyperscan_available(),
+                    reason="hyperscan does not import here: only one engine to compare")
+def test_both_backends_agree_on_a_mixed_corpus() -> None:
+    """hyperscan and the portable engine give identical findings on every example."""
     corpus = b"\n".join(ex.encode() for r in RULES for ex in (*r.examples, *r.counter_examples))
-    ref = scan(Engine(RULES, "pyahocorasick"), corpus * 3)
-    assert scan(Engine(RULES, backend), corpus * 3) == ref
-    assert ref
+    portable = scan(Engine(RULES, "pyahocorasick"), corpus * 3)
+    fast = scan(Engine(RULES, "hyperscan"), corpus * 3)
+    assert fast == portable
+    assert len(portable) >= len(RULES)
 
 
 @pytest.mark.parametrize("payload", [b"a=" * 2_000_000, b"a" * 4_000_000,

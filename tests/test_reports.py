@@ -28,7 +28,7 @@ from logaudit.reports.writers.parquet import RUN_KEY
 from logaudit.reports.writers.sarif import FINGERPRINT_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
-SARIF_SCHEMA = Path("/work/shared/schemas/sarif-schema-2.1.0.json")
+SARIF_SCHEMA = ROOT.parent / "shared" / "schemas" / "sarif-schema-2.1.0.json"  # ../shared
 TS = datetime(2024, 5, 1, 12, 30, tzinfo=timezone.utc)
 
 ROWS: list[dict[str, Any]] = [

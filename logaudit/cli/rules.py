@@ -88,7 +88,7 @@ def test_rules(file: Path = typer.Argument(..., help="A rule file (TOML) to chec
     for rid, ok, reason in results:
         style = "green" if ok else "red"
         out_console.print(Text(f"{'PASS' if ok else 'FAIL'}  {rid}", style=style)
-                          + Text("" if ok else f"  {reason}"))
+                          + Text("" if reason == "ok" else f"  {reason}"))
         bad += not ok
     out_console.print(f"{len(results) - bad} passed, {bad} failed")
     if bad:

@@ -6,6 +6,7 @@ Python touches only the lines that hold a candidate.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
 
 from logaudit.engine.model import BlockDetector, Hit, LineHits
@@ -30,17 +31,42 @@ def resolve_overlaps(hits: list[Hit]) -> list[Hit]:
     ranked = sorted(hits, key=lambda h: (h.rule.priority, -h.rule.severity.rank,
                                          h.secret_start, h.rule.id))
     kept: list[Hit] = []
+    # The kept secret/PII values never overlap one another: keep them sorted by start, and
+    # check a newcomer against its two neighbours only (n log n for a line of 50,000 values).
+    starts: list[int] = []
+    ends: list[int] = []
     for h in ranked:
-        if h.rule.category in _SUPPRESSIBLE and any(
-            k.rule.category in _SUPPRESSIBLE
-            and h.secret_start < k.secret_end
-            and k.secret_start < h.secret_end
-            for k in kept
-        ):
-            continue
+        if h.rule.category in _SUPPRESSIBLE:
+            i = bisect_right(starts, h.secret_start)
+            if (i and ends[i - 1] > h.secret_start) or \
+                    (i < len(starts) and starts[i] < h.secret_end):
+                continue
+            starts.insert(i, h.secret_start)
+            ends.insert(i, h.secret_end)
         kept.append(h)
     kept.sort(key=lambda h: (h.start, h.rule.id))
     return kept
+
+
+def confirm_windows(offsets: list[int], reach: int, length: int) -> list[tuple[int, int, int]]:
+    """Where to confirm one rule on a line of ``length`` bytes, given its prefilter hits.
+
+    A match that touches a hit (its bytes or lookarounds within ``reach`` of it) starts in
+    ``[hit - reach, hit + reach]`` and reads no further than ``hit + 2 * reach``. Returns
+    ``(pos, endpos, last_start)`` per group of nearby hits; groups are far enough apart that a
+    match of one cannot run into the next, so every match is found once, in line order, and
+    the work is linear in the line's length whatever the number of hits.
+    """
+    out: list[tuple[int, int, int]] = []
+    first = last = offsets[0]
+    for off in offsets[1:]:
+        if off - last > 3 * reach:
+            out.append((max(0, first - reach), min(length, last + 2 * reach + 2),
+                        last + reach))
+            first = off
+        last = off
+    out.append((max(0, first - reach), min(length, last + 2 * reach + 2), last + reach))
+    return out
 
 
 class Engine:
@@ -140,7 +166,7 @@ class Engine:
         line_no = chunk.first_line
         counted_to = 0
         line_end = -1
-        cand: set[int] = set()
+        cand: dict[int, list[int]] = {}
         line_start = 0
         det_ids = self._detector_pattern_ids
 
@@ -155,13 +181,15 @@ class Engine:
                 text = text[:-1]
             col_base = chunk.first_col if line_start == 0 else 0
             hits: list[Hit] = []
+            n = len(text)
+            limit = chunk.limit - line_start
             for ri in sorted(cand):
                 rule = rules[ri]
-                for m in rule.find(text):
-                    if line_start + m.start >= chunk.limit:
-                        continue
-                    hits.append(Hit(rule, line_no, line_no, m.start, m.end,
-                                    m.secret_start, m.secret_end))
+                offs = cand[ri]
+                for pos, endpos, last_start in confirm_windows(offs, rule.reach, n):
+                    hits.extend(Hit(rule, line_no, line_no, m.start, m.end,
+                                    m.secret_start, m.secret_end)
+                                for m in rule.find(text, pos, endpos, min(last_start, limit - 1)))
             if hits:
                 out.append(LineHits(line_no, col_base, text, resolve_overlaps(hits), line_start))
 
@@ -170,14 +198,19 @@ class Engine:
                 marks.append(off)
             if off >= line_end:
                 flush()
-                cand = set()
+                cand = {}
                 line_start = data.rfind(b"\n", 0, off) + 1
                 line_end = data.find(b"\n", off)
                 if line_end < 0:
                     line_end = len(data)
+            rel = off - line_start
             for ri in targets[pid]:
                 if ri >= 0:
-                    cand.add(ri)
+                    offs = cand.get(ri)
+                    if offs is None:
+                        cand[ri] = [rel]
+                    elif offs[-1] != rel:
+                        offs.append(rel)
         flush()
         return out, marks
 
