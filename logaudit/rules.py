@@ -7,7 +7,10 @@ rule file is refused before anything is scanned.
 
 from __future__ import annotations
 
+import contextlib
 import enum
+import hashlib
+import pickle
 import re
 import sys
 from collections.abc import Iterator
@@ -16,6 +19,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from logaudit.cache import cache_dir, read_entry, write_entry
 from logaudit.errors import RuleError
 from logaudit.regex_shape import (
     DEFAULT_UNBOUNDED_REACH,
@@ -374,13 +378,72 @@ def check_examples(rule: Rule) -> None:
             raise RuleError(rule.source, rule.id, f"counter-example matches: {ex!r}")
 
 
+def _code_digest() -> bytes:
+    """What a validated rule set depends on besides its files: the code that validates it."""
+    from logaudit import __version__
+
+    h = hashlib.sha256(f"{sys.version}\0{__version__}\0".encode())
+    here = Path(__file__).resolve().parent
+    for name in ("rules.py", "regex_shape.py", "validators.py"):
+        with contextlib.suppress(OSError):
+            h.update((here / name).read_bytes())
+    try:
+        from importlib.metadata import version
+
+        h.update(version("google-re2").encode())
+    except Exception:  # not installed: part of the key all the same
+        h.update(b"no-re2")
+    return h.digest()
+
+
+_CODE_DIGEST: list[bytes] = []
+_LOADED: dict[tuple[str, bytes], tuple[Rule, ...]] = {}
+
+
+def _load_cached(src: str, content: bytes) -> list[Rule]:
+    """Rules of one file: from this process's memory, else the on-disk cache (keyed by the file's
+    content, its label and the validating code), else parsed and validated afresh."""
+    key = (src, hashlib.sha256(content).digest())
+    hit = _LOADED.get(key)
+    if hit is not None:
+        return list(hit)
+    if not _CODE_DIGEST:
+        _CODE_DIGEST.append(_code_digest())
+    root = cache_dir()
+    entry = None
+    if root is not None:
+        digest = hashlib.sha256(_CODE_DIGEST[0] + src.encode() + b"\0" + key[1]).hexdigest()
+        entry = root / f"rules-{digest[:32]}.pickle"
+        blob = read_entry(entry)
+        if blob is not None:
+            try:
+                rules = pickle.loads(blob)
+                if isinstance(rules, list) and all(isinstance(r, Rule) for r in rules):
+                    _LOADED[key] = tuple(rules)
+                    return list(rules)
+            except Exception:  # corrupt or from another version: rebuild it
+                pass
+    rules = _parse_rule_file(src, content)
+    _LOADED[key] = tuple(rules)
+    if entry is not None:
+        write_entry(entry, pickle.dumps(rules, protocol=pickle.HIGHEST_PROTOCOL))
+    return rules
+
+
 def load_rule_file(path: Path, label: str | None = None) -> list[Rule]:
-    """Load and validate every rule of one TOML file."""
+    """Load and validate every rule of one TOML file (validated once per content: see
+    :func:`_load_cached`)."""
     src = label or str(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        content = path.read_bytes()
     except OSError as e:
         raise RuleError(src, "-", f"cannot read rule file: {e.strerror or e}") from None
+    return _load_cached(src, content)
+
+
+def _parse_rule_file(src: str, content: bytes) -> list[Rule]:
+    try:
+        data = tomllib.loads(content.decode("utf-8"))
     except UnicodeDecodeError:
         raise RuleError(src, "-", "rule file is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as e:

@@ -7,17 +7,17 @@ pyahocorasick plus ``re`` for keyword-less prefilter patterns (portable). Each r
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import platform
 import re
-import tempfile
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from logaudit.cache import cache_dir, write_entry
 from logaudit.errors import ConfigError
 
 
@@ -128,11 +128,9 @@ def _cache_path(exprs: Sequence[bytes], flags: Sequence[int]) -> Path | None:
     """
     import hyperscan
 
-    base = os.environ.get("LOGAUDIT_CACHE_DIR")
-    if base == "":
+    root = cache_dir()
+    if root is None:
         return None
-    root = Path(base) if base else Path(
-        os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "logaudit"
     h = hashlib.sha256(f"{getattr(hyperscan, '__version__', '?')}\0{platform.machine()}".encode())
     for e, f in zip(exprs, flags, strict=True):
         h.update(b"%d\0%s\0" % (f, e))
@@ -155,26 +153,37 @@ def _store_cached(path: Path, db: Any) -> None:
     """Save a compiled database (atomically, mode 0600); a read-only cache is not an error."""
     import hyperscan
 
-    tmp = ""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".hs-", suffix=".tmp")
-        with os.fdopen(fd, "wb") as f:
-            f.write(hyperscan.dumpb(db))
-        os.replace(tmp, path)
-    except Exception:
-        if tmp:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+        write_entry(path, hyperscan.dumpb(db))
+    except Exception:  # a database hyperscan cannot serialise: just do not cache it
+        return
+
+
+_HS_ERROR: list[str] = []
 
 
 def hyperscan_available() -> bool:
     """Whether the hyperscan module imports on this machine."""
+    if _HS_ERROR:
+        return not _HS_ERROR[0]
     try:
         import hyperscan  # noqa: F401
-    except Exception:  # any import-time failure (missing lib, CPU) means "not available"
+    except Exception as e:  # any import-time failure (missing lib, CPU) means "not available"
+        _HS_ERROR.append(f"{type(e).__name__}: {e}" or type(e).__name__)
         return False
+    _HS_ERROR.append("")
     return True
+
+
+def _announce_fallback() -> None:
+    """One stderr line, once per process, when ``auto`` cannot have hyperscan."""
+    if len(_HS_ERROR) > 1:
+        return
+    _HS_ERROR.append("announced")
+    debug = "--debug" in sys.argv or bool(os.environ.get("LOGAUDIT_DEBUG"))
+    why = f": {_HS_ERROR[0]}" if debug else "; --debug says why"
+    sys.stderr.write("logaudit: engine pyahocorasick (portable, slower): hyperscan does not "
+                     f"import on this machine{why}\n")
 
 
 BACKENDS = ("auto", "hyperscan", "pyahocorasick")
@@ -183,7 +192,10 @@ BACKENDS = ("auto", "hyperscan", "pyahocorasick")
 def engine_name(backend: str = "auto") -> str:
     """The backend ``make_prefilter`` would choose for ``backend``."""
     if backend == "auto":
-        return "hyperscan" if hyperscan_available() else "pyahocorasick"
+        if hyperscan_available():
+            return "hyperscan"
+        _announce_fallback()
+        return "pyahocorasick"
     if backend not in BACKENDS:
         raise ConfigError(f"unknown engine {backend!r}; expected one of {', '.join(BACKENDS)}")
     return backend
