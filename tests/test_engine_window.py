@@ -168,3 +168,39 @@ counter_examples = ["aaab"]
     assert by_id["nested"][1].count("unbounded") == 2
     assert not by_id["nested-lookaround"][0]
     assert "nests unbounded repeats" in by_id["nested-lookaround"][1]
+
+
+@pytest.mark.slow
+def test_memory_bounded_on_dense_candidate_lines(tmp_path: object) -> None:
+    """10 MB of base64-like lines and of lines holding a candidate every few bytes: a worker's
+    peak RSS stays near the interpreter's own (findings past the per-rule cap are only
+    counted; candidates live one block at a time)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    d = Path(str(tmp_path))
+    rng = random.Random(11)
+    alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    b64 = d / "b64.log"
+    b64.write_bytes(b"".join(bytes(rng.choice(alphabet) for _ in range(1000)) + b"\n"
+                             for _ in range(5000)))
+    dense = d / "dense.log"
+    line = b"4111111111111111 bob@example.com tok_abcd1234 " * 3 + b"\n"
+    dense.write_bytes(line * (5_000_000 // len(line)))
+    code = f"""
+from logaudit.rules import RuleSelection, select_rules
+from logaudit.runner import ScanOptions, run
+from logaudit.sources.walk import discover
+rules = tuple(select_rules(RuleSelection(pack="all")))
+f, e, c = run(discover([{str(b64)!r}, {str(dense)!r}]), ScanOptions(rules=rules, run_id="t",
+              key=b"k"), 1)
+assert c.inputs_scanned == 2 and c.findings_unlisted > 0, (e, c)
+for _l in open('/proc/self/status'):
+    if _l.startswith('VmHWM:'):
+        print('PEAK', _l.split()[1])
+"""
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                         text=True).stdout
+    peak_mib = int(out.rsplit("PEAK", 1)[1]) / 1024
+    assert peak_mib < 256, peak_mib
