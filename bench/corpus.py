@@ -116,3 +116,59 @@ def build(size: int, seed: int = 20261125) -> tuple[Path, Path, int]:
     gzp.with_suffix(".tmp").rename(gzp)
     stamp.write_text(str(n_planted))
     return plain, gzp, n_planted
+
+
+_B64 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz/+"
+
+
+def _payloads(rng: random.Random, n: int, width: int = 1000) -> list[bytes]:
+    pool = bytes(rng.choice(_B64) for _ in range(1 << 16))
+    return [pool[(i * 7919) % (len(pool) - width):][:width] for i in range(n)]
+
+
+def build_b64(size: int, seed: int = 14) -> Path:
+    """Lines each carrying a 1,000-character base64-like payload (``[A-Za-z/+]``)."""
+    CACHE.mkdir(exist_ok=True)
+    path = CACHE / f"b64-{size >> 20}M.log"
+    if path.exists():
+        return path
+    rng = random.Random(seed)
+    lines = [b"2026-03-01T02:00:00Z INFO upload id=%d body=%s\n" % (i, p)
+             for i, p in enumerate(_payloads(rng, 4096))]
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "wb") as out:
+        written = 0
+        while written < size:
+            block = b"".join(lines)
+            out.write(block)
+            written += len(block)
+    tmp.rename(path)
+    return path
+
+
+def build_one_line(size: int, seed: int = 15) -> tuple[Path, str]:
+    """One line of ``size`` bytes of base64-like payload with one GitHub token in the middle."""
+    from logaudit.rules import load_builtin_rules
+
+    CACHE.mkdir(exist_ok=True)
+    path = CACHE / f"one-line-{size >> 20}M.log"
+    rule = next(r for r in load_builtin_rules() if r.id == "github-pat")
+    example = rule.examples[0].encode()
+    value = next(rule.find(example))
+    planted = b" " + example[value.secret_start:value.secret_end] + b" "
+    if not path.exists():
+        rng = random.Random(seed)
+        body = b"".join(_payloads(rng, 64))
+        tmp = path.with_suffix(".tmp")
+        with open(tmp, "wb") as out:
+            written = 0
+            while written < size:
+                if written >= size // 2 and planted:
+                    out.write(planted)
+                    written += len(planted)
+                    planted = b""
+                out.write(body)
+                written += len(body)
+            out.write(b"\n")
+        tmp.rename(path)
+    return path, rule.id
