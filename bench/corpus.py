@@ -152,7 +152,7 @@ def build_one_line(size: int, seed: int = 15) -> tuple[Path, str]:
 
     CACHE.mkdir(exist_ok=True)
     path = CACHE / f"one-line-{size >> 20}M.log"
-    rule = next(r for r in load_builtin_rules() if r.id == "github-pat")
+    rule = next(r for r in load_builtin_rules() if "ghp_" in r.keywords)
     example = rule.examples[0].encode()
     value = next(rule.find(example))
     planted = b" " + example[value.secret_start:value.secret_end] + b" "
