@@ -12,7 +12,7 @@ from typing import Any, cast
 
 import polars as pl
 
-from logaudit import __version__, incremental
+from logaudit import __version__, incremental, scrub
 from logaudit.baseline import apply_baseline, load_baseline
 from logaudit.engine.prefilter import engine_name
 from logaudit.executors import run_with
@@ -128,6 +128,8 @@ def scan(
     allowlist = s.allowlist
     storage = with_endpoint([str(p) for p in paths],
                             {**s.storage_options, **(storage_options or {})})
+    # Every message from here on (stderr, log, run record) is scrubbed of these credentials.
+    scrub.register([str(p) for p in paths], storage, selected)
     opts = ScanOptions(
         rules=tuple(selected), run_id=run_id or new_run_id(),
         key=key if key is not None else load_key(), backend=backend,

@@ -418,6 +418,8 @@ class ScanSettings(Settings):
     workers: int = option("workers", 0, p_int)
     engine: Engine = option("engine", Engine.AUTO, p_enum(Engine))
     scan_binary: bool = option("scan-binary", False, p_bool)
+    # CSV cells verbatim (no formula guard, raw control characters): for programs.
+    csv_raw: bool = option("csv-raw", False, p_bool)
     max_decompressed: int = option("max-decompressed", Limits().max_decompressed, p_size)
     max_ratio: float = option("max-ratio", Limits().max_ratio, p_float)
     max_members: int = option("max-members", Limits().max_members, p_int)

@@ -17,13 +17,13 @@ import hashlib
 import hmac
 import json
 import os
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from logaudit import fsio
 from logaudit.errors import ConfigError, LogauditError
 
 STATE_VERSION = 1
@@ -107,27 +107,10 @@ def load_state(path: str) -> State:
 
 
 def atomic_write(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically: temp file in the same directory, fsync, rename,
-    fsync of the directory. A crash leaves either the old file or the new one."""
-    target = Path(path)
-    directory = target.parent if str(target.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    with contextlib.suppress(OSError):
-        dfd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
+    """Write ``data`` to ``path`` atomically (:func:`logaudit.fsio.atomic_write`: temp file
+    beside the file ``path`` resolves to, fsync, rename, fsync of the directory). A crash leaves
+    either the old file or the new one; a symlink stays a link to the new content."""
+    fsio.atomic_write(path, data)
 
 
 def save_state(path: str, state: State) -> None:

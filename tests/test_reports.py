@@ -237,14 +237,18 @@ def test_write_is_atomic(tmp_path: Path) -> None:
 @given(st.lists(st.text(min_size=0, max_size=30), min_size=1, max_size=5))
 def test_text_values_round_trip(tmp_path_factory: pytest.TempPathFactory,
                                 texts: list[str]) -> None:
-    """Any text in match/context survives JSONL, CSV and Parquet unchanged."""
+    """Any text in match/context survives JSONL, raw CSV and Parquet unchanged; the default
+    (spreadsheet-safe) CSV reads back with only its control characters escaped."""
+    from logaudit.escaping import escape_control
     from logaudit.reports.load import load
 
     d = tmp_path_factory.mktemp("rt")
     base = pl.DataFrame([ROWS[0]] * len(texts), schema=SCHEMA).with_columns(
         pl.Series("context", texts), pl.Series("match", texts))
-    for fmt in (ReportFormat.JSONL, ReportFormat.CSV, ReportFormat.PARQUET):
+    for fmt, raw in ((ReportFormat.JSONL, False), (ReportFormat.CSV, True),
+                     (ReportFormat.CSV, False), (ReportFormat.PARQUET, False)):
         out = d / f"r.{fmt.value}"
-        write_report(base, str(out), fmt, RUN)
+        write_report(base, str(out), fmt, RUN, csv_raw=raw)
         back = load([str(out)]).frame.collect()
-        assert back["context"].to_list() == texts, fmt
+        want = texts if raw or fmt is not ReportFormat.CSV else [escape_control(t) for t in texts]
+        assert back["context"].to_list() == want, fmt

@@ -11,12 +11,19 @@ import typer
 from logaudit import __version__
 from logaudit.cli.baseline import baseline_app
 from logaudit.cli.config import config_app
-from logaudit.cli.console import EXIT_INCOMPLETE, EXIT_INTERRUPTED, EXIT_USAGE, error_line
+from logaudit.cli.console import (
+    EXIT_INCOMPLETE,
+    EXIT_INTERRUPTED,
+    EXIT_LOCKED,
+    EXIT_USAGE,
+    error_line,
+)
 from logaudit.cli.redact import redact_command
 from logaudit.cli.report import report_command
 from logaudit.cli.rules import rules_app
 from logaudit.cli.scan import scan_command
 from logaudit.errors import ConfigError, LogauditError
+from logaudit.logs import write_failure
 
 app = typer.Typer(
     name="logaudit",
@@ -49,6 +56,24 @@ def _root(
 
 def main() -> None:
     """Console-script entry point: run the app, turn every error into one line and an exit code."""
+    try:
+        _main()
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else (0 if e.code is None else EXIT_USAGE)
+        sys.exit(_with_log_failure(code))
+
+
+def _with_log_failure(code: int) -> int:
+    """``code``, or 3 when ``--log-file`` could not be written (a full disk): the run's record is
+    incomplete, said in one line. Usage errors (2) and a held lock (4) keep their code."""
+    failure = write_failure()
+    if failure is None:
+        return code
+    error_line(failure)
+    return code if code in (EXIT_USAGE, EXIT_LOCKED, EXIT_INTERRUPTED) else EXIT_INCOMPLETE
+
+
+def _main() -> None:
     debug = "--debug" in sys.argv or bool(os.environ.get("LOGAUDIT_DEBUG"))
     try:
         rc = app(standalone_mode=False)

@@ -10,7 +10,7 @@ import typer
 
 from logaudit.api import scan
 from logaudit.baseline import Baseline, default_who, key_id, load_baseline, save_baseline
-from logaudit.cli.console import EXIT_INCOMPLETE, error_line, fail, out_console
+from logaudit.cli.console import EXIT_INCOMPLETE, error_line, fail, out_line
 from logaudit.findings import load_key
 from logaudit.rules import PACKS
 
@@ -57,7 +57,7 @@ def create(
     b = Baseline(key_id=key_id(load_key()))
     n = b.add(_rows(paths, reports, pack), who or default_who(), why)
     save_baseline(baseline, b)
-    out_console.print(f"{baseline}: {n} finding(s) accepted")
+    out_line(f"{baseline}: {n} finding(s) accepted")
 
 
 @baseline_app.command("update")
@@ -73,7 +73,7 @@ def update(
     b = load_baseline(baseline, load_key(), missing_ok=True)
     n = b.add(_rows(paths, reports, pack), who or default_who(), why)
     save_baseline(baseline, b)
-    out_console.print(f"{baseline}: {n} new finding(s) accepted, {len(b.entries)} in all")
+    out_line(f"{baseline}: {n} new finding(s) accepted, {len(b.entries)} in all")
 
 
 @baseline_app.command("prune")
@@ -88,5 +88,5 @@ def prune(
     seen = {str(r["fingerprint"]) for r in _rows(paths, reports, pack)}
     n = b.prune(seen)
     save_baseline(baseline, b)
-    out_console.print(f"{baseline}: {n} entr{'y' if n == 1 else 'ies'} removed, "
+    out_line(f"{baseline}: {n} entr{'y' if n == 1 else 'ies'} removed, "
                       f"{len(b.entries)} left")

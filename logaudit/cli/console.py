@@ -1,15 +1,20 @@
-"""Console helpers: the stderr console, one-line errors, progress. Only ``cli`` draws."""
+"""Console helpers: the stderr console, one-line errors, progress. Only ``cli`` draws.
+
+Everything printed here may quote hostile bytes (file names, archive members, messages from
+storage libraries): messages go through :func:`logaudit.escaping.escape_control` (control
+characters shown as ``\\x1b``, never obeyed) and are never read as rich markup.
+"""
 
 from __future__ import annotations
 
 import sys
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
-out_console = Console(highlight=False)
+from logaudit.escaping import escape_control
 
 EXIT_CLEAN = 0
 EXIT_FINDINGS = 1
@@ -19,9 +24,44 @@ EXIT_LOCKED = 4
 EXIT_INTERRUPTED = 130
 
 
+class SafeConsole(Console):
+    """A rich console that never passes a control character of a plain string to the terminal.
+
+    Defence in depth: renderables built by logaudit escape their cells themselves; any ``str``
+    that reaches this console anyway has its control characters (all but the newline, which
+    rich lays out) escaped before rich renders it.
+    """
+
+    def render_str(self, text: str, **kwargs: Any) -> Text:
+        """Escape control characters (newlines kept), then render as rich would."""
+        safe = "\n".join(escape_control(part) for part in text.split("\n"))
+        return super().render_str(safe, **kwargs)
+
+
+err_console = SafeConsole(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+out_console = SafeConsole(highlight=False, emoji=False)
+
+
+def message_text(message: str) -> str:
+    """A message as it may be shown: credentials scrubbed, control characters escaped."""
+    from logaudit.scrub import scrub_message
+
+    return escape_control(scrub_message(message))
+
+
 def error_line(message: str) -> None:
-    """Print one error line to stderr (no markup interpretation of the message)."""
-    err_console.print(f"logaudit: {message}", markup=False, style="red")
+    """Print one error line to stderr (scrubbed, escaped, no markup interpretation)."""
+    err_console.print(f"logaudit: {message_text(message)}", markup=False, style="red")
+
+
+def note_line(message: str, style: str = "") -> None:
+    """Print one informational line to stderr (scrubbed, escaped, no markup)."""
+    err_console.print(message_text(message), markup=False, style=style)
+
+
+def out_line(message: str) -> None:
+    """Print one line to stdout (scrubbed, escaped, no markup)."""
+    out_console.print(message_text(message), markup=False)
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:

@@ -10,7 +10,7 @@ from typing import Any
 import polars as pl
 import typer
 
-from logaudit.cli.console import err_console, fail, out_console
+from logaudit.cli.console import fail, note_line, out_console
 from logaudit.cli.options import CONFIG_OPTION, settings_from
 from logaudit.errors import ConfigError, LogauditError
 from logaudit.reports.frame import SCHEMA
@@ -56,7 +56,7 @@ def _emit(df: pl.DataFrame, output: str | None, fmt: ReportFormat | None,
           run: dict[str, Any]) -> None:
     if output:
         write_report(df, output, fmt or format_for_path(output), run)
-        err_console.print(f"logaudit: {len(df)} finding(s) → {output}", markup=False)
+        note_line(f"logaudit: {len(df)} finding(s) → {output}")
         return
     assert fmt is not None
     if fmt.binary:

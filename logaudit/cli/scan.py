@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
 import tempfile
 import time
@@ -21,11 +20,14 @@ from logaudit.cli.console import (
     err_console,
     error_line,
     fail,
+    note_line,
     out_console,
+    out_line,
     stderr_is_tty,
 )
 from logaudit.cli.options import CONFIG_OPTION, settings_from
 from logaudit.errors import ConfigError
+from logaudit.fsio import check_writable
 from logaudit.logs import configure as configure_logging
 from logaudit.reports.summary import one_line, severity_at_least
 from logaudit.reports.table import render
@@ -109,6 +111,9 @@ def scan_command(
                                                   "(s3://…); repeatable."),
     show_allowed: bool = typer.Option(False, "--show-allowed",
                                       help="List the findings allowlist entries allowed."),
+    csv_raw: bool = typer.Option(False, "--csv-raw",
+                                 help="CSV cells verbatim, for programs: no leading ' on "
+                                      "formula-like cells, control characters as they are."),
     config: str | None = CONFIG_OPTION,
 ) -> None:
     """Scan logs for secrets, PII and verbose errors."""
@@ -128,10 +133,10 @@ def run_scan(paths: list[str], s: ScanSettings) -> int:
         fail(f"{s.log_file}: cannot open the log file ({e.strerror})")
     output = time.strftime(s.output) if s.output else None  # -o /var/lib/x/%Y-%m-%d.parquet
     if output:
-        out_dir = os.path.dirname(os.path.abspath(output))
-        if not os.path.isdir(out_dir) or not os.access(out_dir, os.W_OK):
-            fail(f"{output}: cannot write the report there: {out_dir} is not a writable "
-                 "directory; create it or choose another -o")
+        problem = check_writable(output)
+        if problem:
+            fail(f"{output}: cannot write the report there: {problem}; "
+                 "create the directory or choose another -o")
     show_progress = not s.quiet and stderr_is_tty()
     lock = state_lock(s.state, s.wait) if s.state else contextlib.nullcontext()
     try:
@@ -151,43 +156,41 @@ def _scan_and_report(paths: list[str], s: ScanSettings, output: str | None,
         if err.kind == "error":
             error_line(f"{err.path}: {err.reason}")
         elif not quiet:
-            err_console.print(f"logaudit: skipped {err.path}: {err.reason}", markup=False,
-                              style="dim")
+            note_line(f"logaudit: skipped {err.path}: {err.reason}", style="dim")
     df = result.findings
     code = exit_code(result, s.fail_on.value)
     out_fmt = s.out_format
     if output:
-        write_report(df, output, out_fmt, run)
+        write_report(df, output, out_fmt, run, csv_raw=s.csv_raw)
         if not quiet:
             summary = one_line(df, result.counters.inputs_failed,
                                result.counters.findings_unlisted, result.counters.allowed)
-            err_console.print(summary + f" → {output}", markup=False)
+            note_line(summary + f" → {output}")
     elif quiet:
         if len(df) or result.incomplete:
-            print(one_line(df, result.counters.inputs_failed, result.counters.findings_unlisted,
-                           result.counters.allowed))
+            out_line(one_line(df, result.counters.inputs_failed, result.counters.findings_unlisted,
+                              result.counters.allowed))
     elif out_fmt is ReportFormat.TABLE:
         out_console.print(render(df, run, max_rows=s.max_rows))
     else:
         with tempfile.TemporaryDirectory() as d:
             tmp = Path(d) / "report"
-            write_report(df, str(tmp), out_fmt, run)
+            write_report(df, str(tmp), out_fmt, run, csv_raw=s.csv_raw)
             sys.stdout.write(tmp.read_text(encoding="utf-8"))
             sys.stdout.flush()
     unlisted = result.extra.get("unlisted")
     if unlisted and not quiet:
         for rid, n in unlisted["by_rule"].items():
-            err_console.print(
+            note_line(
                 f"logaudit: {rid}: {n} more finding(s) counted but not listed (at most "
                 f"{unlisted['limit_per_rule_and_input']} per rule and input; "
-                "--max-findings-per-rule 0 lists all)", markup=False)
+                "--max-findings-per-rule 0 lists all)")
     b = result.extra.get("baseline")
     if b and not quiet:
-        err_console.print(
+        note_line(
             f"logaudit: baseline {b['file']}: {b['suppressed']} finding(s) suppressed; "
             f"{b['stale']} baseline entr{'y' if b['stale'] == 1 else 'ies'} no longer occur"
-            + (" (remove them with 'logaudit baseline prune')" if b["stale"] else ""),
-            markup=False)
+            + (" (remove them with 'logaudit baseline prune')" if b["stale"] else ""))
     allowed = result.extra.get("allowed")
     if allowed and not quiet:
         _print_allowed(allowed, result, s.show_allowed)

@@ -20,6 +20,7 @@ import polars as pl
 from logaudit.errors import ReportError
 from logaudit.reports.frame import SCHEMA
 from logaudit.reports.run import parse_time
+from logaudit.reports.writers.csvfile import unguard_expr
 from logaudit.reports.writers.parquet import RUN_KEY
 
 _SNIFF = 65536
@@ -172,7 +173,8 @@ def scan_one(path: Path, kind: InputKind) -> tuple[pl.LazyFrame, dict[str, Any] 
     elif kind is InputKind.JSONL:
         lf = pl.scan_ndjson(path, schema=TEXT_SCHEMA, ignore_errors=True)
     elif kind is InputKind.CSV:
-        lf = pl.scan_csv(path, schema=TEXT_SCHEMA)
+        lf = pl.scan_csv(path, schema=TEXT_SCHEMA).with_columns(  # undo the formula guard
+            unguard_expr(c) for c, t in TEXT_SCHEMA.items() if t == pl.String())
     else:
         lf, run = _json_doc(path)
     return _typed(lf), run

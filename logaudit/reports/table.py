@@ -10,6 +10,7 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from logaudit.escaping import escape_any, escape_control
 from logaudit.reports.summary import counts
 from logaudit.sources.interface import human_bytes
 
@@ -36,7 +37,7 @@ def _count_table(df: pl.DataFrame, by: str, title: str, top: int = 10) -> Table:
     t.add_column(by)
     t.add_column("findings", justify="right")
     for value, n in counts(df, by).head(top).iter_rows():
-        t.add_row(Text(str(value), style=SEVERITY_STYLE.get(str(value), "")), str(n))
+        t.add_row(Text(escape_any(value), style=SEVERITY_STYLE.get(str(value), "")), str(n))
     return t
 
 
@@ -44,7 +45,7 @@ def render(df: pl.DataFrame, run: dict[str, Any], max_rows: int = MAX_ROWS) -> R
     """Build the terminal report."""
     parts: list[RenderableType] = []
     c = run.get("counters", {})
-    head = (f"run {run.get('run_id', '?')}: {c.get('inputs_scanned', 0)} input(s), "
+    head = (f"run {escape_any(run.get('run_id', '?'))}: {c.get('inputs_scanned', 0)} input(s), "
             f"{human_bytes(c.get('bytes_scanned', 0))} scanned, {len(df)} finding(s)")
     parts.append(Text(head, style="bold"))
     if df.is_empty():
@@ -63,17 +64,19 @@ def render(df: pl.DataFrame, run: dict[str, Any], max_rows: int = MAX_ROWS) -> R
     rank = pl.col("severity").replace_strict(SEVERITY_RANK, default=0, return_dtype=pl.Int8)
     worst_first = df.sort([rank, "path", "line", "column"], descending=[True, False, False, False])
     for row in worst_first.head(max_rows).iter_rows(named=True):
-        loc = f"{row['path']}:{row['line']}"
+        loc = f"{escape_control(row['path'])}:{row['line']}"
         if row["end_line"] != row["line"]:
             loc += f"-{row['end_line']}"
         loc += f":{row['column']}"
         cell = Text()
-        cell.append(row["rule_id"], style="bold")
+        cell.append(escape_control(row["rule_id"]), style="bold")
         cell.append(f"  {loc}\n")
-        cell.append(row["match"], style="magenta")
+        cell.append(escape_control(row["match"]), style="magenta")
         cell.append("\n")
-        cell.append(context_window(row["context"], row["match"]), style="dim")
-        t.add_row(Text(row["severity"], style=SEVERITY_STYLE.get(row["severity"], "")), cell)
+        cell.append(context_window(escape_control(row["context"]), escape_control(row["match"])),
+                    style="dim")
+        t.add_row(Text(escape_control(row["severity"]),
+                       style=SEVERITY_STYLE.get(row["severity"], "")), cell)
     parts.append(t)
     if len(df) > max_rows:
         parts.append(Text(f"… and {len(df) - max_rows} more finding(s); write them all with "

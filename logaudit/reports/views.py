@@ -7,6 +7,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from logaudit.escaping import escape_any
 from logaudit.reports.table import SEVERITY_STYLE
 
 CATEGORY_STYLE = {"secret": "red", "pii": "blue", "traceback": "dark_orange",
@@ -24,7 +25,7 @@ def summary_view(df: pl.DataFrame, by: str, total: int) -> RenderableType:
     t.add_column("first day")
     t.add_column("last day")
     for row in df.iter_rows(named=True):
-        value = str(row[by])
+        value = escape_any(row[by])
         share = f"{100 * row['findings'] / total:.1f}%" if total else "-"
         t.add_row(Text(value, style=SEVERITY_STYLE.get(value, CATEGORY_STYLE.get(value, ""))),
                   str(row["findings"]), share, str(row["runs"]), row["first_day"] or "",
@@ -40,7 +41,7 @@ def diff_view(per_rule: pl.DataFrame, totals: dict[str, int]) -> RenderableType:
     t.add_column("fixed", justify="right", style="green")
     t.add_column("still", justify="right")
     for rule, new, fixed, still in per_rule.iter_rows():
-        t.add_row(rule, str(new), str(fixed), str(still))
+        t.add_row(Text(escape_any(rule)), str(new), str(fixed), str(still))
     t.add_section()
     t.add_row(Text("total", style="bold"), str(totals["new"]), str(totals["fixed"]),
               str(totals["still"]))

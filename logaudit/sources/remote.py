@@ -22,23 +22,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from logaudit.errors import ConfigError
+from logaudit.scrub import option_secrets, scrub_message, scrub_url, strip_userinfo
 from logaudit.sources.interface import InputError, InputRef
 
 _URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]+)://")
-_USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
-_SIGNED = re.compile(r"(?i)((?:x-amz-(?:signature|credential|security-token)|signature|sig|"
-                     r"sv|se|sp|skoid|sktid|sks|skv|skn|token|key)=)[^&\s'\"]+")
-
-# Environment variables whose values are credentials: never echoed back.
-_SECRET_ENV = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ACCESS_KEY_ID",
-               "AZURE_STORAGE_KEY", "AZURE_STORAGE_ACCOUNT_KEY", "AZURE_STORAGE_SAS_TOKEN",
-               "AZURE_STORAGE_CONNECTION_STRING", "AZURE_CLIENT_SECRET")
-
-# Storage options that are never credentials: shown as they are, so errors stay useful.
-_PUBLIC_OPTIONS = frozenset({"endpoint_url", "region_name", "region", "profile", "project",
-                             "account_name", "anon", "use_ssl", "requester_pays",
-                             "default_block_size", "version_aware"})
-
 # protocol → (the logaudit extra that brings it, the package that implements it)
 _EXTRAS = {
     "s3": ("s3", "s3fs"), "s3a": ("s3", "s3fs"),
@@ -65,8 +52,9 @@ def protocol(url: str) -> str:
 
 
 def display_url(url: str) -> str:
-    """``url`` without any ``user:password@`` part: the form shown in reports and errors."""
-    return _USERINFO.sub("", url)
+    """``url`` without any ``user:password@`` part and with signed-URL parameters masked: the
+    form shown in reports and errors."""
+    return scrub_url(strip_userinfo(url))
 
 
 # ---------------------------------------------------------------- options and secrets
@@ -139,29 +127,10 @@ def _is_frozen(v: Any) -> bool:
         and bool(v)
 
 
-def _secret_values(options: StorageOptions | Mapping[str, Any]) -> list[str]:
-    vals: list[str] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, Mapping):
-            for k, v in node.items():
-                if k not in _PUBLIC_OPTIONS:
-                    walk(v)
-        elif isinstance(node, str) and len(node) >= 4:
-            vals.append(node)
-
-    walk(thaw(options))
-    vals.extend(v for name in _SECRET_ENV if len(v := os.environ.get(name, "")) >= 4)
-    return sorted(set(vals), key=len, reverse=True)
-
-
 def scrub(text: str, options: StorageOptions | Mapping[str, Any] = ()) -> str:
     """``text`` with every storage-option value, credential variable, URL password and
-    signed-URL parameter replaced by ``***``: safe to print or log."""
-    for v in _secret_values(options):
-        text = text.replace(v, "***")
-    text = _USERINFO.sub("***@", text)
-    return _SIGNED.sub(r"\1***", text)
+    signed-URL parameter replaced by ``***`` (see :mod:`logaudit.scrub`): safe to print or log."""
+    return scrub_message(text, option_secrets(options))
 
 
 def _short(e: BaseException, options: StorageOptions | Mapping[str, Any]) -> str:

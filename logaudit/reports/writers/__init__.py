@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import enum
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, NoReturn
 
 import polars as pl
 
 from logaudit.errors import ReportError
+from logaudit.fsio import replacing
 from logaudit.reports.run import complete_run
 from logaudit.reports.writers.csvfile import CsvWriter
 from logaudit.reports.writers.htmlpage import HtmlWriter
@@ -21,6 +20,7 @@ from logaudit.reports.writers.markdown import MarkdownWriter
 from logaudit.reports.writers.parquet import ParquetWriter
 from logaudit.reports.writers.sarif import SarifWriter
 from logaudit.reports.writers.table import TableWriter
+from logaudit.scrub import scrub_data
 
 __all__ = ["EXTENSIONS", "ReportFormat", "Writer", "format_for_path", "write_report",
            "writer_for"]
@@ -98,28 +98,21 @@ def writer_for(fmt: ReportFormat) -> Writer:
     _assert_never(fmt)
 
 
-def write_report(df: pl.DataFrame, path: str, fmt: ReportFormat, run: dict[str, Any]) -> None:
-    """Write atomically: a temp file in the same directory, fsync, then rename over ``path``.
+def write_report(df: pl.DataFrame, path: str, fmt: ReportFormat, run: dict[str, Any],
+                 *, csv_raw: bool = False) -> None:
+    """Write the report to ``path`` through :func:`logaudit.fsio.replacing`: a temp file beside
+    the file ``path`` resolves to (through symlinks), fsync, rename over it; a device or FIFO
+    (``/dev/stdout``) is written directly.
 
-    ``run`` is completed with the tool and rule-pack versions where it lacks them.
+    ``run`` is completed with the tool and rule-pack versions where it lacks them, and scrubbed
+    (:func:`logaudit.scrub.scrub_data`): error text from storage libraries may quote credentials.
+    ``csv_raw``: CSV cells verbatim, without the spreadsheet guards (see :class:`CsvWriter`).
     """
-    target = Path(path)
-    directory = target.parent if str(target.parent) else Path(".")
+    writer = CsvWriter(raw=csv_raw) if fmt is ReportFormat.CSV else writer_for(fmt)
+    record = scrub_data(complete_run(run))
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+        with replacing(path) as tmp:
+            writer.write(df, tmp, record)
     except OSError as e:
-        raise ReportError(f"{path}: cannot write the report ({e.strerror}); "
+        raise ReportError(f"{path}: cannot write the report ({e.strerror or type(e).__name__}); "
                           "check the directory exists and is writable") from None
-    os.close(fd)
-    tmp_path = Path(tmp)
-    try:
-        writer_for(fmt).write(df, tmp_path, complete_run(run))
-        with tmp_path.open("rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp_path, target)
-    except OSError as e:
-        raise ReportError(f"{path}: cannot write the report ({e.strerror})") from None
-    finally:
-        if tmp_path.exists():
-            tmp_path.unlink()
-

@@ -9,11 +9,12 @@ from typing import Any
 
 import polars as pl
 
+from logaudit.escaping import escape_any
 from logaudit.reports.charts import CATEGORY_COLOURS, SEVERITY_COLOURS, hbars, stacked_days
 from logaudit.reports.frame import CATEGORY_ORDER, SEVERITY_ORDER, day_expr
 from logaudit.reports.run import parse_time
 from logaudit.reports.summary import counts
-from logaudit.reports.writers.interface import Writer, location
+from logaudit.reports.writers.interface import Writer, escaped_frame, location
 
 #: Rows in the findings table; the charts always count every finding.
 MAX_ROWS = 5000
@@ -116,16 +117,17 @@ def _table(df: pl.DataFrame, run: dict[str, Any]) -> str:
 
 
 def render_html(df: pl.DataFrame, run: dict[str, Any]) -> str:
-    """The whole page as a string."""
+    """The whole page as a string (control characters in every text shown as escapes)."""
+    df = escaped_frame(df)
     c = run.get("counters", {})
     cards = [("findings", len(df)), ("inputs scanned", c.get("inputs_scanned", 0)),
              ("skipped", c.get("inputs_skipped", 0)), ("failed", c.get("inputs_failed", 0)),
              ("MB scanned", f"{c.get('bytes_scanned', 0) / 1e6:.1f}")]
-    meta = (f"run {escape(str(run.get('run_id', '?')))} · started "
-            f"{escape(str(run.get('started', '?')))} · finished "
-            f"{escape(str(run.get('finished', '?')))} · logaudit "
-            f"{escape(str(run.get('version', '?')))} · rules "
-            f"{escape(str(run.get('rule_pack_version', '?')))}")
+    meta = (f"run {escape(escape_any(run.get('run_id', '?')))} · started "
+            f"{escape(escape_any(run.get('started', '?')))} · finished "
+            f"{escape(escape_any(run.get('finished', '?')))} · logaudit "
+            f"{escape(escape_any(run.get('version', '?')))} · rules "
+            f"{escape(escape_any(run.get('rule_pack_version', '?')))}")
     parts = [f'<div class="cards">{"".join(f"<div class=card><b>{escape(str(v))}</b>{k}</div>" for k, v in cards)}</div>']  # noqa: E501
     if df.is_empty():
         parts.append('<div class="panel"><h2>No findings</h2></div>')

@@ -10,6 +10,12 @@ from typing import Any, ClassVar
 
 import polars as pl
 
+from logaudit.escaping import escape_control
+
+# The characters escaping.escape_control rewrites, in the Rust regex syntax Polars uses.
+CONTROL_RUST = (r"[\x00-\x1f\x7f-\x9f\x{061c}\x{200e}\x{200f}\x{2028}-\x{202e}"
+                r"\x{2066}-\x{2069}]")
+
 
 class Writer(abc.ABC):
     """Writes a findings table and its run record to one file in one format."""
@@ -49,3 +55,18 @@ def location(row: dict[str, Any]) -> str:
     if row.get("end_line") not in (None, row["line"]):
         loc += f"-{row['end_line']}"
     return f"{loc}:{row['column']}"
+
+
+def escaped_column(s: pl.Series) -> pl.Series:
+    """A text column with control characters escaped (:func:`escape_control`); only the rare
+    cells that hold one go through Python."""
+    needs = s.str.contains(CONTROL_RUST).fill_null(False)
+    if not needs.any():
+        return s
+    return s.scatter(needs.arg_true(), [escape_control(v) for v in s.filter(needs).to_list()])
+
+
+def escaped_frame(df: pl.DataFrame) -> pl.DataFrame:
+    """``df`` with control characters escaped in every text column (for human-facing formats)."""
+    cols = [n for n, t in df.schema.items() if t == pl.String]
+    return df.with_columns(escaped_column(df.get_column(n)) for n in cols) if cols else df

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
+from logaudit.escaping import json_text
 from logaudit.reports.writers.interface import Writer, json_default, rows
 
 
@@ -19,5 +19,5 @@ class JsonWriter(Writer):
     def write(self, df: pl.DataFrame, path: Path, run: dict[str, Any]) -> None:
         """Write ``{"run": run, "findings": [...]}``, indented."""
         doc = {"run": run, "findings": rows(df)}
-        path.write_text(json.dumps(doc, default=json_default, ensure_ascii=False, indent=2)
+        path.write_text(json_text(doc, default=json_default, indent=2)
                         + "\n", encoding="utf-8")

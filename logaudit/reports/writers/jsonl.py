@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
+from logaudit.escaping import json_text
 from logaudit.reports.writers.interface import Writer, json_default, rows
 
 
@@ -20,4 +20,4 @@ class JsonlWriter(Writer):
         """Write every finding as one line of JSON."""
         with path.open("w", encoding="utf-8") as f:
             for r in rows(df):
-                f.write(json.dumps(r, default=json_default, ensure_ascii=False) + "\n")
+                f.write(json_text(r, default=json_default) + "\n")

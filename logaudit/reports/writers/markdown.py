@@ -7,6 +7,7 @@ from typing import Any
 
 import polars as pl
 
+from logaudit.escaping import escape_any
 from logaudit.reports.summary import counts
 from logaudit.reports.writers.interface import Writer, location
 
@@ -15,9 +16,9 @@ MAX_ROWS = 200
 
 
 def md_cell(value: object, code: bool = False) -> str:
-    """One table cell: pipes and HTML escaped, on one line; as a code span where asked."""
-    text = "" if value is None else str(value)
-    text = text.replace("\r", " ").replace("\n", " ").replace("|", "\\|")
+    """One table cell: control characters escaped (so on one line), pipes and HTML escaped; as
+    a code span where asked."""
+    text = escape_any(value).replace("|", "\\|")
     if code and "`" not in text:
         return f"`{text}`" if text else ""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace(
@@ -25,7 +26,7 @@ def md_cell(value: object, code: bool = False) -> str:
 
 
 def _inline_counts(df: pl.DataFrame, by: str) -> str:
-    return " · ".join(f"{v} **{n}**" for v, n in counts(df, by).iter_rows())
+    return " · ".join(f"{md_cell(v)} **{n}**" for v, n in counts(df, by).iter_rows())
 
 
 def render_markdown(df: pl.DataFrame, run: dict[str, Any], max_rows: int = MAX_ROWS) -> str:
@@ -33,8 +34,9 @@ def render_markdown(df: pl.DataFrame, run: dict[str, Any], max_rows: int = MAX_R
     c = run.get("counters", {})
     lines = [
         "## logaudit report", "",
-        f"Run `{run.get('run_id', '?')}` · started {run.get('started', '?')} · "
-        f"logaudit {run.get('version', '?')} (rules {run.get('rule_pack_version', '?')})", "",
+        f"Run {md_cell(run.get('run_id', '?'), code=True)} · started "
+        f"{md_cell(run.get('started', '?'))} · logaudit {md_cell(run.get('version', '?'))} "
+        f"(rules {md_cell(run.get('rule_pack_version', '?'))})", "",
         f"{c.get('inputs_scanned', 0)} input(s) scanned, {c.get('inputs_skipped', 0)} skipped, "
         f"{c.get('inputs_failed', 0)} failed · {c.get('bytes_scanned', 0) / 1e6:.1f} MB · "
         f"**{len(df)} finding(s)**", "",
@@ -51,7 +53,7 @@ def render_markdown(df: pl.DataFrame, run: dict[str, Any], max_rows: int = MAX_R
               "| severity | rule | location | match | fingerprint |",
               "| --- | --- | --- | --- | --- |"]
     for row in df.head(max_rows).iter_rows(named=True):
-        lines.append(f"| {row['severity']} | {md_cell(row['rule_id'], code=True)} | "
+        lines.append(f"| {md_cell(row['severity'])} | {md_cell(row['rule_id'], code=True)} | "
                      f"{md_cell(location(row), code=True)} | {md_cell(row['match'], code=True)}"
                      f" | {md_cell(row['fingerprint'][:16], code=True)} |")
     if len(df) > max_rows:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import polars as pl
 
+from logaudit.escaping import json_text
 from logaudit.reports.writers.interface import Writer, json_default
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -137,5 +137,5 @@ class SarifWriter(Writer):
 
     def write(self, df: pl.DataFrame, path: Path, run: dict[str, Any]) -> None:
         """Write the SARIF log as indented JSON."""
-        path.write_text(json.dumps(sarif_document(df, run), default=json_default,
-                                   ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        path.write_text(json_text(sarif_document(df, run), default=json_default, indent=2)
+                        + "\n", encoding="utf-8")

@@ -1,0 +1,197 @@
+"""The one scrubber every message passes through before it leaves the process.
+
+Error text comes from places logaudit does not control — storage libraries quote URLs, keys and
+request parameters, OS errors quote file names — and file names themselves are chosen by whoever
+wrote the logs. :func:`scrub_message` is applied to every stderr line, every record of the
+``--log-file`` log, and the run record stored in reports (JSON, SARIF, Parquet metadata, HTML,
+Markdown). It replaces, in this order:
+
+1. the credentials in play, registered by the scan (:func:`register`): storage-option values,
+   the user and password of every ``proto://user:password@…`` input, the values of the
+   credential environment variables — also in their percent-encoded form;
+2. any remaining URL user-info (``://user:password@`` → ``://***@``) and signed-URL parameters
+   (``X-Amz-Signature``, ``X-Amz-Credential``, ``X-Amz-Security-Token``, Azure SAS ``sig=`` …);
+3. whatever the secret rules find in the text, masked as a finding's value is.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, unquote
+
+if TYPE_CHECKING:
+    from logaudit.rules import Rule
+
+_USERINFO = re.compile(r"(?<=://)[^/@\s?#]+@")
+# ``proto://user:password@`` with a raw ``/`` in the password (AWS secret keys hold them):
+# a ``:`` before any ``/`` after ``://``, then anything up to the last ``@`` of the word.
+_USERINFO_LOOSE = re.compile(r"(?<=://)[^/@\s:?#]+:[^\s]*@")
+_URL_CREDS = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://([^/@\s:?#]+:[^\s]*|[^/@\s?#]+)@")
+# Signed-URL query parameters (S3 presigned, GCS signed, Azure SAS) and connection-string
+# credentials: only after ``?``, ``&`` or ``;``, so prose such as "expected KEY=VALUE" stays.
+_SIGNED = re.compile(
+    r"(?i)(?<=[?&;])((?:x-amz-(?:signature|credential|security-token)|x-goog-(?:signature|"
+    r"credential)|signature|sig|skoid|sktid|sks|skv|skn|token|key|access_token|"
+    r"awsaccesskeyid|accountkey|sharedaccesssignature|sharedaccesskey)=)[^&;\s'\"<>]+")
+
+#: Environment variables whose values are credentials: never echoed back.
+SECRET_ENV = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ACCESS_KEY_ID",
+              "AZURE_STORAGE_KEY", "AZURE_STORAGE_ACCOUNT_KEY", "AZURE_STORAGE_SAS_TOKEN",
+              "AZURE_STORAGE_CONNECTION_STRING", "AZURE_CLIENT_SECRET",
+              "GOOGLE_APPLICATION_CREDENTIALS_JSON")
+
+#: Storage options that are never credentials: shown as they are, so errors stay useful.
+PUBLIC_OPTIONS = frozenset({"endpoint_url", "region_name", "region", "profile", "project",
+                            "account_name", "anon", "use_ssl", "requester_pays",
+                            "default_block_size", "version_aware"})
+
+_MIN_SECRET = 4  # shorter values would mask ordinary words
+
+_lock = threading.Lock()
+_values: set[str] = set()
+_rules: list[Rule] | None = None
+
+
+def option_secrets(options: Any) -> list[str]:
+    """Every string value of a (possibly nested, possibly frozen) options mapping that is not
+    a known public option."""
+    out: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, Mapping):
+            for k, v in node.items():
+                if k not in PUBLIC_OPTIONS:
+                    walk(v)
+        elif isinstance(node, tuple) and node and all(
+                isinstance(x, tuple) and len(x) == 2 for x in node):
+            walk(dict(node))  # frozen options (sources.remote.freeze)
+        elif isinstance(node, str) and len(node) >= _MIN_SECRET:
+            out.append(node)
+
+    walk(options)
+    return out
+
+
+def url_secrets(urls: Iterable[str]) -> list[str]:
+    """The user and password of every ``proto://user:password@host`` URL (raw and decoded)."""
+    out: list[str] = []
+    for url in urls:
+        for m in _URL_CREDS.finditer(url):
+            info = m.group(1)
+            for part in (info, *info.split(":", 1)):
+                out += [part, unquote(part)]
+    return [v for v in out if len(v) >= _MIN_SECRET]
+
+
+def register(paths: Sequence[str] = (), options: Any = None,
+             rules: Sequence[Rule] | None = None) -> None:
+    """Make the credentials of a scan known: URL user-info in ``paths``, storage ``options``
+    values; ``rules``: the secret rules to run over messages (default: the built-in ones)."""
+    global _rules
+    found = url_secrets(paths) + option_secrets(options or {})
+    with _lock:
+        _values.update(found)
+        if rules is not None:
+            _rules = [r for r in rules if r.category.value == "secret" and not r.detector]
+
+
+def forget() -> None:
+    """Drop registered credentials (tests; a long-lived process between unrelated scans)."""
+    global _rules
+    with _lock:
+        _values.clear()
+        _rules = None
+
+
+def _known_values(extra: Iterable[str] = ()) -> list[str]:
+    vals = set(_values) | {v for v in extra if len(v) >= _MIN_SECRET}
+    vals.update(v for name in SECRET_ENV if len(v := os.environ.get(name, "")) >= _MIN_SECRET)
+    forms = set(vals)
+    for v in vals:
+        forms.add(quote(v, safe=""))
+        forms.add(quote(v, safe="/"))
+    return sorted(forms, key=len, reverse=True)
+
+
+def _secret_rules() -> list[Rule]:
+    global _rules
+    if _rules is None:
+        from logaudit.errors import LogauditError
+        from logaudit.rules import load_builtin_rules
+
+        try:
+            loaded = load_builtin_rules()
+        except LogauditError:
+            loaded = []
+        with _lock:
+            _rules = [r for r in loaded if r.category.value == "secret" and not r.detector]
+    return _rules
+
+
+def mask_secrets(text: str) -> str:
+    """``text`` with every value a secret rule confirms masked as a finding's value is."""
+    from logaudit.findings import mask_value
+    from logaudit.rules import Category
+
+    raw = text.encode("utf-8", "surrogateescape")
+    low = raw.lower()
+    spans: list[tuple[int, int, bytes]] = []
+    for rule in _secret_rules():
+        if rule.keywords and not any(k.lower().encode() in low for k in rule.keywords):
+            continue
+        for m in rule.find(raw):
+            value = raw[m.secret_start:m.secret_end]
+            prefix = b""
+            for k in rule.keywords:
+                kb = k.lower().encode()
+                if len(kb) <= 12 and value.lower().startswith(kb):
+                    prefix = value[:len(kb)]
+                    break
+            spans.append((m.secret_start, m.secret_end,
+                          mask_value(value, Category.SECRET, prefix).encode()))
+    if not spans:
+        return text
+    out = bytearray()
+    pos = 0
+    for s, e, masked in sorted(spans):
+        if s < pos:
+            continue  # overlapping matches of two rules: the first one masks
+        out += raw[pos:s] + masked
+        pos = e
+    out += raw[pos:]
+    return out.decode("utf-8", "replace")
+
+
+def strip_userinfo(url: str) -> str:
+    """``url`` without its ``user:password@`` part (also with a raw ``/`` in the password)."""
+    return _USERINFO.sub("", _USERINFO_LOOSE.sub("", url))
+
+
+def scrub_url(url: str) -> str:
+    """``url`` with URL user-info and signed-URL parameter values replaced by ``***``."""
+    return _SIGNED.sub(r"\1***", _USERINFO.sub("***@", _USERINFO_LOOSE.sub("***@", url)))
+
+
+def scrub_message(text: str, extra: Iterable[str] = ()) -> str:
+    """``text`` safe to print or log: registered credentials (and ``extra`` values),
+    URL user-info, signed-URL parameters and anything a secret rule finds replaced."""
+    for v in _known_values(extra):
+        if v in text:
+            text = text.replace(v, "***")
+    return mask_secrets(scrub_url(text))
+
+
+def scrub_data(value: Any) -> Any:
+    """:func:`scrub_message` applied to every string inside nested dicts and lists (a run
+    record); other values are returned as they are."""
+    if isinstance(value, str):
+        return scrub_message(value)
+    if isinstance(value, Mapping):
+        return {k: scrub_data(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [scrub_data(v) for v in value]
+    return value
