@@ -263,3 +263,57 @@ def test_render_text_escapes(evil_findings: tuple[pl.DataFrame, dict[str, object
     df, run = evil_findings
     text = render_text(df, dict(run))
     _assert_no_raw_controls(text, "render_text")
+
+
+# ---------------------------------------------------------------- credentials in URLs and errors
+
+AWS_ID = "AKIAZ3MHQ7XKP2LNR4TB"
+AWS_SECRET = "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"  # a raw "/" as real keys have
+
+
+def test_scrubber_masks_known_credentials_signed_urls_and_rule_hits() -> None:
+    from logaudit import scrub
+
+    scrub.register([f"s3://{AWS_ID}:{AWS_SECRET}@bucket/logs/"], {"token": "opt-tok-3141"})
+    try:
+        text = scrub.scrub_message(
+            f"HEAD failed for bucket {AWS_ID}:{AWS_SECRET}@bucket (encoded "
+            f"{AWS_SECRET.replace('/', '%2F').replace('+', '%2B')}) opt-tok-3141 "
+            "https://b.s3.amazonaws.com/k?X-Amz-Algorithm=AWS4&X-Amz-Credential=AKIAX%2F2024"
+            "&X-Amz-Signature=9f0e1d2c3b4a&x=1 https://a.blob.core.windows.net/c/b?sv=2022&"
+            "sig=abc%2Bdef%3D&se=2030 github 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 "
+            "expected KEY=VALUE")
+    finally:
+        scrub.forget()
+    for raw in (AWS_ID, AWS_SECRET, "%2F", "opt-tok-3141", "9f0e1d2c3b4a", "AKIAX",
+                "abc%2Bdef", "u8jzPde0IgxLd6GncfBAepfJBd0Kh8024xXH"):
+        assert raw not in text, raw
+    assert "x=1" in text and "sv=2022" in text and "expected KEY=VALUE" in text
+
+
+def test_credentials_in_an_unreachable_s3_url_reach_no_output(tmp_path: Path) -> None:
+    pytest.importorskip("s3fs", reason="needs the s3 extra (s3fs)")
+    from moto_s3 import free_port
+
+    url = f"s3://{AWS_ID}:{AWS_SECRET}@bucket/logs/"
+    env = {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}",  # nothing listens there
+           "AWS_ACCESS_KEY_ID": "envkeyid-2718", "AWS_SECRET_ACCESS_KEY": "envsecret-1618",
+           "AWS_MAX_ATTEMPTS": "1", "AWS_RETRY_MODE": "standard"}
+    outputs = []
+    for fmt in ("json", "sarif", "parquet"):
+        out = tmp_path / f"r.{fmt}"
+        log = tmp_path / f"{fmt}.log"
+        r = subprocess.run(
+            [sys.executable, "-m", "logaudit", "scan", "-j", "1", url, "-o", str(out),
+             "--log-file", str(log), "--log-format", "json" if fmt == "json" else "text",
+             "--storage-option", "config_kwargs.connect_timeout=2"],
+            capture_output=True, env={**os.environ, "LOGAUDIT_KEY": "k", **env}, timeout=300)
+        assert r.returncode == 3, r.stderr
+        meta = json.dumps(pl.read_parquet_metadata(out)) if fmt == "parquet" else ""
+        outputs.append((fmt, r.stdout.decode() + r.stderr.decode() + log.read_text()
+                        + (meta or out.read_text())))
+        assert "logs/" in r.stderr.decode()  # the input is still named
+    for fmt, text in outputs:
+        for raw in (AWS_ID, AWS_SECRET, AWS_SECRET.split("/")[0], "envsecret-1618",
+                    "envkeyid-2718"):
+            assert raw not in text, (fmt, raw)

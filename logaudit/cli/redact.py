@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from logaudit.cli.console import err_console, error_line, fail
+from logaudit.cli.console import error_line, fail, note_line
 from logaudit.cli.scan import exit_code
 from logaudit.engine.prefilter import BACKENDS
 from logaudit.errors import ReportError
@@ -106,15 +106,14 @@ def redact_command(
         if err.kind == "error":
             error_line(f"{err.path}: {err.reason}")
         elif not quiet:
-            err_console.print(f"logaudit: skipped {err.path}: {err.reason}", markup=False,
-                              style="dim")
+            note_line(f"logaudit: skipped {err.path}: {err.reason}", style="dim")
     if output and out_fmt is not None:
         write_report(result.findings, output, out_fmt, result.run_record())
     if not quiet:
         where = (" in place" if in_place else f" → {out_dir}" if out_dir else "")
         summary = one_line(result.findings, result.counters.inputs_failed,
                            result.counters.findings_unlisted)
-        err_console.print(f"logaudit: redacted {result.replaced} value(s) in "
-                          f"{len(result.written)} file(s){where}; {summary}"
-                          + (f" → {output}" if output else ""), markup=False)
+        note_line(f"logaudit: redacted {result.replaced} value(s) in "
+                  f"{len(result.written)} file(s){where}; {summary}"
+                  + (f" → {output}" if output else ""))
     raise typer.Exit(exit_code(result, fail_on))

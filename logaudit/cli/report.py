@@ -179,8 +179,7 @@ def _emit_table(df: pl.DataFrame, output: str | None, fmt: ReportFormat | None,
     fmt = fmt or ReportFormat.CSV
     if output:
         write_table(df, output, fmt, meta)
-        err_console.print(f"logaudit: {meta['summary']} summary, {len(df)} row(s) → {output}",
-                          markup=False)
+        note_line(f"logaudit: {meta['summary']} summary, {len(df)} row(s) → {output}")
         return
     typer.echo(table_text(df, fmt, meta), nl=False)
 

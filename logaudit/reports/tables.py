@@ -9,8 +9,6 @@ room for it: JSON's ``summary`` object and the Parquet key-value metadata
 
 from __future__ import annotations
 
-import json
-import os
 import tempfile
 from collections.abc import Callable
 from html import escape
@@ -20,15 +18,16 @@ from typing import Any
 import polars as pl
 
 from logaudit.errors import ConfigError, ReportError
+from logaudit.escaping import escape_control, json_text
+from logaudit.fsio import replacing
 from logaudit.reports.writers import ReportFormat
+from logaudit.reports.writers.csvfile import guarded_column
 from logaudit.reports.writers.interface import json_default
 from logaudit.reports.writers.markdown import md_cell
 
 TABULAR = (ReportFormat.CSV, ReportFormat.PARQUET, ReportFormat.JSON, ReportFormat.JSONL,
            ReportFormat.MARKDOWN, ReportFormat.HTML)
 META_KEY = "logaudit.summary"
-# A cell a spreadsheet would run as a formula (log content is hostile: a path may start so).
-_FORMULA_RE = r"^[=+\-@\t\r]"
 
 
 def check_tabular(fmt: ReportFormat) -> None:
@@ -41,9 +40,7 @@ def check_tabular(fmt: ReportFormat) -> None:
 
 def _csv_safe(df: pl.DataFrame) -> pl.DataFrame:
     strings = [c for c, t in df.schema.items() if t == pl.String]
-    return df.with_columns(
-        pl.when(pl.col(c).str.contains(_FORMULA_RE))
-        .then(pl.lit("'") + pl.col(c)).otherwise(pl.col(c)).alias(c) for c in strings)
+    return df.with_columns(guarded_column(df.get_column(c)) for c in strings)
 
 
 def _csv(df: pl.DataFrame, path: Path, meta: dict[str, Any]) -> None:
@@ -52,19 +49,19 @@ def _csv(df: pl.DataFrame, path: Path, meta: dict[str, Any]) -> None:
 
 def _parquet(df: pl.DataFrame, path: Path, meta: dict[str, Any]) -> None:
     df.write_parquet(path, compression="zstd", statistics=True,
-                     metadata={META_KEY: json.dumps(meta, default=json_default)})
+                     metadata={META_KEY: json_text(meta, default=json_default)})
 
 
 def _json(df: pl.DataFrame, path: Path, meta: dict[str, Any]) -> None:
     doc = {"summary": meta, "rows": df.to_dicts()}
-    path.write_text(json.dumps(doc, default=json_default, ensure_ascii=False, indent=1) + "\n",
+    path.write_text(json_text(doc, default=json_default, indent=1) + "\n",
                     encoding="utf-8")
 
 
 def _jsonl(df: pl.DataFrame, path: Path, meta: dict[str, Any]) -> None:
     with path.open("w", encoding="utf-8") as f:
         for row in df.iter_rows(named=True):
-            f.write(json.dumps(row, default=json_default, ensure_ascii=False) + "\n")
+            f.write(json_text(row, default=json_default) + "\n")
 
 
 def _cell(v: Any) -> str:
@@ -72,11 +69,11 @@ def _cell(v: Any) -> str:
         return ""
     if isinstance(v, float):
         return f"{v:.4g}"
-    return str(v)
+    return escape_control(str(v))
 
 
 def _title(meta: dict[str, Any]) -> str:
-    return str(meta.get("title", "logaudit summary"))
+    return escape_control(str(meta.get("title", "logaudit summary")))
 
 
 def _markdown(df: pl.DataFrame, path: Path, meta: dict[str, Any]) -> None:
@@ -114,7 +111,7 @@ def _describe(meta: dict[str, Any]) -> str:
     parts = [f"{len(meta.get('inputs', []))} report(s)"]
     if filters:
         parts.append("filters: " + ", ".join(f"{k}={v}" for k, v in filters.items()))
-    return " · ".join(parts)
+    return escape_control(" · ".join(parts))
 
 
 _WRITERS: dict[ReportFormat, Callable[[pl.DataFrame, Path, dict[str, Any]], None]] = {
@@ -124,27 +121,15 @@ _WRITERS: dict[ReportFormat, Callable[[pl.DataFrame, Path, dict[str, Any]], None
 
 
 def write_table(df: pl.DataFrame, path: str, fmt: ReportFormat, meta: dict[str, Any]) -> None:
-    """Write a summary table atomically (temp file in the same directory, fsync, rename)."""
+    """Write a summary table atomically through :func:`logaudit.fsio.replacing` (temp file
+    beside the resolved target, fsync, rename; devices written in place)."""
     check_tabular(fmt)
-    target = Path(path)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
-                                   dir=target.parent if str(target.parent) else ".")
+        with replacing(path) as tmp:
+            _WRITERS[fmt](df, tmp, meta)
     except OSError as e:
-        raise ReportError(f"{path}: cannot write the summary ({e.strerror}); check the "
-                          "directory exists and is writable") from None
-    os.close(fd)
-    tmp_path = Path(tmp)
-    try:
-        _WRITERS[fmt](df, tmp_path, meta)
-        with tmp_path.open("rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp_path, target)
-    except OSError as e:
-        raise ReportError(f"{path}: cannot write the summary ({e.strerror})") from None
-    finally:
-        if tmp_path.exists():
-            tmp_path.unlink()
+        raise ReportError(f"{path}: cannot write the summary ({e.strerror or type(e).__name__}); "
+                          "check the directory exists and is writable") from None
 
 
 def table_text(df: pl.DataFrame, fmt: ReportFormat, meta: dict[str, Any]) -> str:

@@ -55,6 +55,10 @@ class CsvWriter(Writer):
         df.write_csv(path, datetime_format="%Y-%m-%dT%H:%M:%S%.f%:z")
 
 
+def guarded_column(s: pl.Series) -> pl.Series:
+    """:func:`guard_cell` over a whole text column, vectorised."""
+    return escaped_column(s).str.replace(r"^('*[=+\-@\t\r])", "'$1")
+
+
 def _guarded(df: pl.DataFrame, col: str) -> pl.Series:
-    """:func:`guard_cell` over a whole column, vectorised."""
-    return escaped_column(df.get_column(col)).str.replace(r"^('*[=+\-@\t\r])", "'$1")
+    return guarded_column(df.get_column(col))
