@@ -84,6 +84,9 @@ def url_secrets(urls: Iterable[str]) -> list[str]:
             info = m.group(1)
             for part in (info, *info.split(":", 1)):
                 out += [part, unquote(part)]
+                # A raw "/" in a password makes URL parsers cut it (the bucket becomes
+                # "KEY:first-piece"): each piece must be masked on its own too.
+                out += unquote(part).split("/")
     return [v for v in out if len(v) >= _MIN_SECRET]
 
 
