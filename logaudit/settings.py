@@ -59,6 +59,14 @@ class LogFormat(str, enum.Enum):
     JSON = "json"
 
 
+class Replace(str, enum.Enum):
+    """``redact --replace``: what a replaced value is written as."""
+
+    MASK = "mask"
+    LABEL = "label"
+    PSEUDONYM = "pseudonym"
+
+
 class By(str, enum.Enum):
     """``report --by``: what the summary counts findings per."""
 
@@ -546,7 +554,80 @@ def _checked_format(fmt: ReportFormat | None, output: str | None) -> ReportForma
         raise ConfigError(str(e)) from None
 
 
-COMMANDS: dict[str, type[Settings]] = {"scan": ScanSettings, "report": ReportSettings}
+# ---------------------------------------------------------------- redact
+
+
+@dataclass(frozen=True)
+class RedactSettings(Settings):
+    """Every option of ``logaudit redact``, checked. The destination (``--out-dir``,
+    ``--in-place``) is never read from the environment: rewriting files must be asked for."""
+
+    command = "redact"
+
+    out_dir: str | None = option("out-dir", None, p_opt_str, env=False)
+    in_place: bool = option("in-place", False, p_bool, env=False)
+    replace: Replace = option("replace", Replace.MASK, p_enum(Replace))
+    output: str | None = option("output", None, p_opt_str, env=False)
+    format: ReportFormat | None = option("format", None, p_enum(ReportFormat), env=False)
+    rules: tuple[str, ...] = option("rules", (), p_list(p_str))
+    disable: tuple[str, ...] = option("disable", (), p_list(p_str))
+    enable: tuple[str, ...] = option("enable", (), p_list(p_str))
+    pack: str = option("pack", "default", p_choice(PACKS))
+    category: tuple[str, ...] = option("category", (), p_list(p_str))
+    fail_on: Severity = option("fail-on", Severity.LOW, p_enum(Severity))
+    include: tuple[str, ...] = option("include", (), p_list(p_str))
+    exclude: tuple[str, ...] = option("exclude", (), p_list(p_str))
+    workers: int = option("workers", 0, p_int)
+    engine: Engine = option("engine", Engine.AUTO, p_enum(Engine))
+    scan_binary: bool = option("scan-binary", False, p_bool)
+    max_decompressed: int = option("max-decompressed", Limits().max_decompressed, p_size)
+    max_ratio: float = option("max-ratio", Limits().max_ratio, p_float)
+    max_members: int = option("max-members", Limits().max_members, p_int)
+    max_depth: int = option("max-depth", Limits().max_depth, p_int)
+    max_per_rule: int = option("max-findings-per-rule", DEFAULT_MAX_PER_RULE, p_int)
+    quiet: bool = option("quiet", False, p_bool)
+    debug: bool = option("debug", False, p_bool)
+    log_file: str | None = option("log-file", None, p_opt_str)
+    log_format: LogFormat = option("log-format", LogFormat.TEXT, p_enum(LogFormat))
+    origins: tuple[tuple[str, Origin], ...] = field(default=(), repr=False, compare=False)
+
+    def check(self) -> None:
+        """One destination at most (``-`` is checked with the paths); -o names a format."""
+        if self.out_dir is not None and self.in_place:
+            raise ConfigError("--out-dir and --in-place: choose one destination")
+        if self.format is not None and not self.output:
+            raise ConfigError("--format needs -o FILE: standard output carries the redacted "
+                              "data or nothing")
+        _checked_format(self.format, self.output)
+        if self.engine is Engine.HYPERSCAN:
+            from logaudit.engine.prefilter import hyperscan_available
+
+            if not hyperscan_available():
+                raise ConfigError("--engine hyperscan: the hyperscan module does not import on "
+                                  "this machine; use --engine pyahocorasick (or auto)")
+
+    @property
+    def out_format(self) -> ReportFormat | None:
+        """``--format``, else the one ``-o``'s extension names; None without ``-o``."""
+        if self.format is not None:
+            return self.format
+        return format_for_path(self.output) if self.output else None
+
+    @property
+    def selection(self) -> RuleSelection:
+        """Which rules run (and so which values are replaced)."""
+        return RuleSelection(
+            rule_files=tuple(Path(p) for p in self.rules), disable=self.disable,
+            enable=self.enable, categories=self.category, pack=self.pack)
+
+    @property
+    def limits(self) -> Limits:
+        """The per-input limits against hostile archives."""
+        return Limits(self.max_decompressed, self.max_ratio, self.max_members, self.max_depth)
+
+
+COMMANDS: dict[str, type[Settings]] = {"scan": ScanSettings, "report": ReportSettings,
+                                       "redact": RedactSettings}
 """Every command with settings: the config file's tables, ``config show``'s sections."""
 
 

@@ -277,7 +277,7 @@ def test_report_of_the_same_run_equals_scan(tmp_path: Path) -> None:
 
 def test_category_selects_what_is_replaced(tmp_path: Path) -> None:
     src = SAMPLES / "payment_service.log"
-    redact([src], out_dir=tmp_path, rules=RuleSelection(categories=("secret",)), workers=1)
+    redact([src], out_dir=tmp_path, category=["secret"], workers=1)
     out = (tmp_path / src.relative_to("/")).read_text()
     assert "4111 1111 1111 1111" in out  # PII left as is
     assert "c2hvcGJvdDpQYXk0UjNhbFN1bW1lcjIwMjQ=" not in out  # Basic credentials replaced

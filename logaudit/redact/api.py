@@ -9,27 +9,26 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from logaudit.api import ScanResult, new_run_id
 from logaudit.engine.prefilter import engine_name
 from logaudit.errors import ConfigError
 from logaudit.findings import load_key
 from logaudit.logs import event
-from logaudit.redact.replace import Replace
 from logaudit.redact.tasks import RedactOptions, RedactTaskResult, executor, join_parts
 from logaudit.reports.frame import to_frame
-from logaudit.rules import RuleSelection, select_rules
+from logaudit.rules import select_rules
 from logaudit.runner import (
-    DEFAULT_MAX_PER_RULE,
     DEFAULT_SPLIT,
     ProgressFn,
     ScanOptions,
     default_workers,
     run,
 )
+from logaudit.settings import RedactSettings, from_arguments
 from logaudit.sources.chunking import DEFAULT_BLOCK
 from logaudit.sources.interface import InputError, InputRef
-from logaudit.sources.limits import Limits
 from logaudit.sources.walk import discover
 
 # In place, a file is one task: it is followed while it grows, then renamed over.
@@ -53,61 +52,60 @@ def _inside(path: str, root: str) -> bool:
 
 def redact(
     paths: Sequence[str | Path],
+    settings: RedactSettings | None = None,
     *,
-    out_dir: str | Path | None = None,
-    in_place: bool = False,
-    replace: Replace | str = Replace.MASK,
-    rules: RuleSelection | None = None,
-    include: Sequence[str] = (),
-    exclude: Sequence[str] = (),
-    workers: int | None = None,
-    backend: str = "auto",
-    block_size: int = DEFAULT_BLOCK,
-    scan_binary: bool = False,
     key: bytes | None = None,
     run_id: str | None = None,
     progress: ProgressFn | None = None,
-    limits: Limits | None = None,
+    block_size: int = DEFAULT_BLOCK,
     split_size: int = DEFAULT_SPLIT,
-    max_per_rule: int = DEFAULT_MAX_PER_RULE,
-    show_secrets: bool = False,
+    **options: Any,
 ) -> RedactResult:
     """Write redacted copies of ``paths`` and return the findings of the same pass.
 
-    Exactly one destination: ``out_dir`` (a mirrored tree; relative paths kept), ``in_place``
-    (each file rewritten beside itself and renamed over), or ``paths == ["-"]`` (standard input
-    to standard output). Each value of a secret or PII finding (and of an error rule whose
-    group is a value) is replaced according to ``replace``; every other byte is kept.
-    An input that could not be read or written is listed in ``errors`` and leaves no output
-    under its final name. Raises :class:`ConfigError` on a bad combination or rule file.
+    ``settings`` holds every option of ``logaudit redact`` (:class:`RedactSettings`), or give
+    them as keyword arguments named like its fields (``out_dir="red", replace="pseudonym",
+    workers=2``). Exactly one destination: ``out_dir`` (a mirrored tree; relative paths kept),
+    ``in_place`` (each file rewritten beside itself and renamed over), or ``paths == ["-"]``
+    (standard input to standard output). Each value of a secret or PII finding (and of an
+    error rule whose group is a value) is replaced as ``replace`` says; every other byte is
+    kept. An input that could not be read or written is listed in ``errors`` and leaves no
+    output under its final name. Raises :class:`ConfigError` on a bad option or rule file.
     """
+    if settings is None:
+        settings = from_arguments(RedactSettings, options)
+    elif options:
+        raise TypeError("redact(): give RedactSettings or keyword options, not both")
+    s = settings
     names = [str(p) for p in paths]
     stdin = names == ["-"]
-    if sum((out_dir is not None, in_place, stdin)) != 1 or ("-" in names and not stdin):
+    if sum((s.out_dir is not None, s.in_place, stdin)) != 1 or ("-" in names and not stdin):
         raise ConfigError("redact needs exactly one destination: --out-dir DIR, --in-place, "
                           "or - alone (standard input to standard output)")
-    replace = Replace(replace)
+    replace = s.replace
+    in_place = s.in_place
     if in_place and any("://" in n for n in names):
         raise ConfigError("--in-place works on local files only; use --out-dir for URLs")
-    out_root = os.path.realpath(out_dir) if out_dir is not None else None
+    out_root = os.path.realpath(s.out_dir) if s.out_dir is not None else None
     if out_root is not None:
         try:
             os.makedirs(out_root, exist_ok=True)
         except OSError as e:
-            raise ConfigError(f"{out_dir}: cannot create the output directory "
+            raise ConfigError(f"{s.out_dir}: cannot create the output directory "
                               f"({e.strerror})") from None
-    selected = select_rules(rules or RuleSelection())
+    backend = s.engine.value
+    selected = select_rules(s.selection)
     opts = ScanOptions(
         rules=tuple(selected), run_id=run_id or new_run_id(),
         key=key if key is not None else load_key(), backend=backend,
-        show_secrets=show_secrets, block_size=block_size, scan_binary=scan_binary,
-        limits=limits or Limits(), split_size=_NO_SPLIT if in_place else split_size,
-        max_per_rule=max_per_rule,
+        block_size=block_size, scan_binary=s.scan_binary, limits=s.limits,
+        split_size=_NO_SPLIT if in_place else split_size, max_per_rule=s.max_per_rule,
     )
-    ropts = RedactOptions(replace, None if out_dir is None else str(out_dir), in_place)
+    ropts = RedactOptions(replace, s.out_dir, in_place)
+    include, exclude = s.include, s.exclude
     started = datetime.now(timezone.utc)
     engine = engine_name(backend)
-    nworkers = workers or default_workers()
+    nworkers = s.workers or default_workers()
     event("redact.start", opts.run_id, paths=len(names), rules=len(selected), engine=engine,
           workers=nworkers, replace=replace.value, in_place=in_place)
 

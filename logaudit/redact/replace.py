@@ -6,7 +6,6 @@ every file, range, worker and run.
 
 from __future__ import annotations
 
-import enum
 import hashlib
 import hmac
 import re
@@ -14,19 +13,14 @@ import re
 from logaudit.engine.model import Hit
 from logaudit.findings import mask_hit
 from logaudit.rules import Category, Rule
+from logaudit.settings import Replace
+
+__all__ = ["Replace", "Replacer", "already_redacted", "pseudonym", "rewrites"]
 
 # Domain separation: a pseudonym is not a prefix of any finding's fingerprint.
 _PSEUDONYM_TAG = b"logaudit-pseudonym-v1\x00"
 #: Hex digits of a pseudonym: 48 bits, so a million distinct values rarely share a token.
 PSEUDONYM_HEX = 12
-
-
-class Replace(str, enum.Enum):
-    """How a replaced value is written."""
-
-    MASK = "mask"
-    LABEL = "label"
-    PSEUDONYM = "pseudonym"
 
 
 def rewrites(rule: Rule) -> bool:
