@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 
 from logaudit.cli.console import error_line, fail, note_line
-from logaudit.cli.options import settings_from
+from logaudit.cli.options import CONFIG_OPTION, settings_from
 from logaudit.cli.scan import exit_code
 from logaudit.errors import ConfigError
 from logaudit.logs import configure as configure_logging
@@ -67,11 +67,12 @@ def redact_command(
     log_file: str | None = typer.Option(None, "--log-file",
                                         help="Append logaudit's own structured log to FILE."),
     log_format: LogFormat = typer.Option(D.log_format, "--log-format", help="Log format."),
+    config: str | None = CONFIG_OPTION,
 ) -> None:
     """Write copies of logs with every secret and PII value replaced (or rewrite them in place,
     or filter standard input to standard output)."""
     try:
-        settings = settings_from(ctx, RedactSettings)
+        settings, _ = settings_from(ctx, RedactSettings)
     except ConfigError as e:
         fail(str(e))
     raise typer.Exit(run_redact(paths, settings))
