@@ -115,7 +115,10 @@ def test_config_show_prints_values_and_sources(tmp_path: Path) -> None:
     r = subprocess.run([sys.executable, "-m", "logaudit", "config", "show"], cwd=tmp_path,
                        env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
-    lines = {ln.split("=")[0].strip(): ln for ln in r.stdout.splitlines() if "=" in ln}
+    lines: dict[str, str] = {}  # the first section holding a key wins ([scan] comes first)
+    for ln in r.stdout.splitlines():
+        if "=" in ln:
+            lines.setdefault(ln.split("=")[0].strip(), ln)
     assert f"# config file: {tmp_path}/logaudit.toml (working directory)" in r.stdout
     assert lines["fail-on"].split("#")[1].strip() == f"config ({tmp_path}/logaudit.toml:3)"
     assert lines["max-rows"].startswith("max-rows = 7 ")

@@ -6,6 +6,7 @@ import bz2
 import gzip
 import lzma
 import os
+import re
 import select
 import subprocess
 import sys
@@ -119,7 +120,10 @@ def test_replacement_modes(redacted: dict[str, Path]) -> None:
     line = (redacted["label"] / "ci_job.log").read_text().splitlines()[4]
     assert line.endswith("GITHUB_TOKEN=[REDACTED:github-pat-classic]")
     text = (redacted["pseudonym"] / "app.jsonl").read_text()
-    assert '"email":"<email-address:' in text
+    assert '"email":"<email-address#' in text
+    assert '"password":"<generic-password#' in text
+    tokens = re.findall(r"<[^<>\s]*>?", text)
+    assert tokens and all(re.fullmatch(r"<[a-z0-9-]+#[0-9a-f]{12}>", t) for t in tokens), tokens
 
 
 def test_pseudonyms_same_across_files_and_runs(tmp_path: Path,
@@ -136,8 +140,8 @@ def test_pseudonyms_same_across_files_and_runs(tmp_path: Path,
     assert outs[0] == outs[1]
     a, b = outs[0]
     token = a.split("user=")[1].strip()
-    assert token.startswith("<email-address:") and token in b
-    assert b.count("<email-address:") == 2 and b.split("cc ")[1].strip() != token
+    assert token.startswith("<email-address#") and token in b
+    assert b.count("<email-address#") == 2 and b.split("cc ")[1].strip() != token
     monkeypatch.setenv("LOGAUDIT_KEY", "another key")
     redact([tmp_path / "in"], out_dir=tmp_path / "o3", replace="pseudonym", workers=1)
     other = (tmp_path / "o3" / (tmp_path / "in").relative_to("/") / "a.log").read_text()

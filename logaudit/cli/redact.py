@@ -32,7 +32,7 @@ def redact_command(
                                   help="Rewrite each file beside itself and rename over it."),
     replace: Replace = typer.Option(D.replace, "--replace",
                                     help="mask (as scan shows), label ([REDACTED:rule-id]) or "
-                                         "pseudonym (<rule-id:keyed-token>)."),
+                                         "pseudonym (<rule-id#keyed-token>)."),
     output: str | None = typer.Option(None, "-o", "--output",
                                       help="Also write this run's findings to FILE."),
     format: ReportFormat | None = typer.Option(None, "--format", "-f",

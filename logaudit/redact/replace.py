@@ -15,7 +15,7 @@ from logaudit.findings import mask_hit
 from logaudit.rules import Category, Rule
 from logaudit.settings import Replace
 
-__all__ = ["Replace", "Replacer", "already_redacted", "pseudonym", "rewrites"]
+__all__ = ["Replace", "Replacer", "already_redacted", "inside_token", "pseudonym", "rewrites"]
 
 # Domain separation: a pseudonym is not a prefix of any finding's fingerprint.
 _PSEUDONYM_TAG = b"logaudit-pseudonym-v1\x00"
@@ -32,7 +32,7 @@ def rewrites(rule: Rule) -> bool:
 
 
 # What replacements leave behind: labels, pseudonyms, runs of mask stars.
-_TOKENS = re.compile(rb"\[REDACTED:[a-z0-9-]+\]?|<[a-z0-9-]+:[0-9a-f]{1,%d}>?|\*+" % PSEUDONYM_HEX)
+_TOKENS = re.compile(rb"\[REDACTED:[a-z0-9-]+\]?|<[a-z0-9-]+#[0-9a-f]{1,%d}>?|\*+" % PSEUDONYM_HEX)
 _ALNUM = re.compile(rb"[A-Za-z0-9]")
 
 
@@ -42,14 +42,28 @@ def already_redacted(value: bytes) -> bool:
     return _ALNUM.search(_TOKENS.sub(b"", value)) is None
 
 
+_WHOLE_TOKEN = re.compile(rb"\[REDACTED:[a-z0-9-]+\]|<[a-z0-9-]+#[0-9a-f]{%d}>" % PSEUDONYM_HEX)
+
+
+def inside_token(text: bytes, start: int, end: int) -> bool:
+    """True when ``text[start:end]`` overlaps a label or pseudonym already in the line (a rule
+    that reads ``password:`` must not see one in ``<generic-password#3f9a…>``)."""
+    if b"[REDACTED:" not in text and b"<" not in text:
+        return False
+    return any(m.start() < end and start < m.end() for m in _WHOLE_TOKEN.finditer(text))
+
+
 def pseudonym(key: bytes, rule_id: str, value: bytes) -> bytes:
-    """``<rule-id:hex>``: a keyed token, the same for one value in every file and run.
+    """``<rule-id#hex>``: a keyed token, the same for one value in every file and run.
+
+    ``#``, not ``:``: ``<generic-password:…>`` would read as a ``password:`` field to the
+    rules and be found again.
 
     The token depends on the value only (not the rule), so one e-mail address found by two
     rules still reads as one person; without the key it cannot be reversed or brute-forced.
     """
     digest = hmac.new(key, _PSEUDONYM_TAG + value, hashlib.sha256).hexdigest()[:PSEUDONYM_HEX]
-    return f"<{rule_id}:{digest}>".encode()
+    return f"<{rule_id}#{digest}>".encode()
 
 
 class Replacer:

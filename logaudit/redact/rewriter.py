@@ -13,7 +13,7 @@ from typing import BinaryIO, Protocol, cast
 
 from logaudit.engine.model import Hit, LineHits
 from logaudit.engine.scanner import Engine
-from logaudit.redact.replace import Replacer, already_redacted, rewrites
+from logaudit.redact.replace import Replacer, already_redacted, inside_token, rewrites
 from logaudit.runner import READ_SIZE, ScanOptions, TaskResult, _emit, _StopOnError
 from logaudit.sources.chunking import Chunk, iter_chunks
 from logaudit.sources.openers import Stream
@@ -148,7 +148,8 @@ class Rewriter:
 
 def _rewritable(h: Hit, text: bytes) -> bool:
     return (h.secret_end > h.secret_start and rewrites(h.rule)
-            and not already_redacted(text[h.secret_start:h.secret_end]))
+            and not already_redacted(text[h.secret_start:h.secret_end])
+            and not inside_token(text, h.secret_start, h.secret_end))
 
 
 def _stars(hit: Hit, value: bytes) -> bytes:
