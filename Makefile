@@ -36,6 +36,7 @@ test: lint
 bench: $(TSTAMP)
 	$(BIN)/python bench/bench.py
 	$(BIN)/python bench/dask_bench.py
+	$(BIN)/python bench/redact_bench.py
 
 precision: $(TSTAMP)
 	$(BIN)/python bench/precision.py

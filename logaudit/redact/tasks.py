@@ -131,7 +131,7 @@ def redact_task(task: Task, opts: ScanOptions, ropts: RedactOptions) -> RedactTa
         rewrite_layer(stream, sink.file, ctx)
         sink.file.flush()
         _keep_metadata(sink.tmp, mode, times)
-        sink.commit()
+        sink.commit(fsync=False)  # a copy: the source is still there (see design notes)
         result.output = final
     except StreamError as e:
         result.errors.append(InputError(e.path, e.reason))
@@ -220,7 +220,7 @@ def join_parts(parts: list[RedactTaskResult]) -> tuple[str | None, InputError | 
                 append_file(cast(str, fpath), sink.file)
             sink.file.flush()
             _keep_metadata(sink.tmp, parts[0].source_mode, parts[0].source_times)
-            sink.commit()
+            sink.commit(fsync=False)
             written = final
         except OSError as e:
             err = InputError(parts[0].path, f"cannot write {final}: {e.strerror}")
