@@ -222,6 +222,46 @@ def not_placeholder(value: bytes) -> bool:
     return True
 
 
+# Words that make a value a name or a template rather than a chosen credential ("api_key=
+# my_api_key_here", "token=test-token-1"), and shapes of values that are names, not secrets.
+_NOT_CREDENTIAL_WORD = re.compile(
+    rb"(?i)token|passw|secret|api[_-]?key|credential|example|sample|change|your|dummy|"
+    rb"placeholder|redact|masked|default|test|null|none|undefined|invalid|expired|missing")
+_NAME_SHAPE = re.compile(
+    rb"[A-Za-z]+(?:[_.:-][A-Za-z]+)*"  # words and separators only: prod-db, com.acme.Foo
+    rb"|v?\d+(?:[._-]\d+)+(?:[-+._]?[A-Za-z][\w.]*)?"  # versions and dates: 1.2.3-beta
+    rb"|[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,12}"  # host and file names: db01.corp.local, a.json
+    rb"|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"  # UUID
+    rb"|\d[\d:.,/TZ+-]*"  # times and timestamps: 2026-12-01T10:00:00Z
+    rb"|[A-Za-z][\w.-]*:\d{1,5}"  # host:port
+    rb"|[A-Za-z]+/[A-Za-z0-9.+-]+")  # MIME types: application/json
+
+
+def credential_shape(value: bytes) -> bool:
+    """A value someone chose as a credential, even a low-entropy one (``summer2024x``).
+
+    Shannon entropy rejects such values, and a BPE-vocabulary test (Betterleaks' "token
+    efficiency") rates them as ordinary text too: a human-chosen password *is* made of common
+    pieces. After a credential key name, the better question for a log is whether the value is a
+    name, a reference or a template instead: so it must hold letters and also digits or symbols,
+    must not be only words and separators, a version, a host or file name or a UUID, must not
+    name a kind of credential or a placeholder (``my-api-key``, ``test-token``) and must not be a
+    path or URL."""
+    v = value.strip(b"\"'`")
+    if not 8 <= len(v) <= 512 or not not_placeholder(v):
+        return False
+    letters = any(c in _ALPHA for c in v)
+    others = any(c not in _ALPHA for c in v)
+    if not letters or not others or len(set(v)) < 5:
+        return False
+    if _NOT_CREDENTIAL_WORD.search(v) or _NAME_SHAPE.fullmatch(v):
+        return False
+    return not (b"://" in v or v.count(b"/") >= 2 or v.startswith((b"/", b"./", b"~/")))
+
+
+_ALPHA = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
 VALIDATORS: dict[str, Validator] = {
     "luhn": luhn,
     "card": card_number,
@@ -235,6 +275,7 @@ VALIDATORS: dict[str, Validator] = {
     "pypi_macaroon": pypi_macaroon,
     "basic_auth": basic_auth,
     "not_placeholder": not_placeholder,
+    "credential_shape": credential_shape,
 }
 """Validators a rule file may name. ``rules show`` lists them; unknown names are a RuleError."""
 
