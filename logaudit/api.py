@@ -17,6 +17,7 @@ from logaudit.baseline import apply_baseline, load_baseline
 from logaudit.engine.prefilter import engine_name
 from logaudit.executors import run_with
 from logaudit.findings import load_key
+from logaudit.lifecycle import uninterrupted
 from logaudit.logs import event
 from logaudit.reports.frame import to_frame
 from logaudit.rules import select_rules
@@ -59,7 +60,8 @@ class ScanResult:
     def commit_state(self) -> None:
         """Save the incremental state (atomically). Call only after the report is stored."""
         if self.state_file and self.new_state is not None:
-            save_state(self.state_file, self.new_state)
+            with uninterrupted():  # the report is stored: finish the run rather than split it
+                save_state(self.state_file, self.new_state)
 
     @property
     def incomplete(self) -> bool:

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from logaudit import fsio
+from logaudit import fsio, lifecycle
 from logaudit.errors import ConfigError, LogauditError
 
 STATE_VERSION = 1
@@ -125,13 +125,17 @@ def state_lock(path: str, wait: float = 0.0) -> Iterator[None]:
     """Hold an exclusive ``flock`` on ``PATH.lock`` for the run; wait up to ``wait`` seconds.
 
     Raises :class:`LockedError` when another run holds it. The lock file is left in place
-    (removing it would race with a waiting run); the kernel frees the lock when the holder dies.
+    (removing it would race with a waiting run); the kernel frees the lock when the holder dies
+    (forked workers do not share it, see :func:`logaudit.lifecycle.parent_only`).
     """
     lock_path = f"{path}.lock"
     try:
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
     except OSError as e:
         raise ConfigError(f"{lock_path}: cannot create the lock file ({e.strerror})") from None
+    # Held by this process only: a forked worker sharing the descriptor would hold the lock
+    # for as long as it lives.
+    lifecycle.parent_only(fd)
     try:
         deadline = time.monotonic() + wait
         while True:
@@ -150,6 +154,7 @@ def state_lock(path: str, wait: float = 0.0) -> Iterator[None]:
         os.write(fd, f"{os.getpid()}\n".encode())
         yield
     finally:
+        lifecycle.release(fd)
         os.close(fd)
 
 

@@ -24,6 +24,7 @@ from logaudit.cli.rules import rules_app
 from logaudit.cli.scan import scan_command
 from logaudit.errors import ConfigError, LogauditError
 from logaudit.logs import write_failure
+from logaudit.lifecycle import EXIT_TERMINATED, Terminated, terminate_raises
 
 app = typer.Typer(
     name="logaudit",
@@ -70,16 +71,21 @@ def _with_log_failure(code: int) -> int:
     if failure is None:
         return code
     error_line(failure)
-    return code if code in (EXIT_USAGE, EXIT_LOCKED, EXIT_INTERRUPTED) else EXIT_INCOMPLETE
+    kept = (EXIT_USAGE, EXIT_LOCKED, EXIT_INTERRUPTED, EXIT_TERMINATED)
+    return code if code in kept else EXIT_INCOMPLETE
 
 
 def _main() -> None:
     debug = "--debug" in sys.argv or bool(os.environ.get("LOGAUDIT_DEBUG"))
     try:
-        rc = app(standalone_mode=False)
+        with terminate_raises():
+            rc = app(standalone_mode=False)
         sys.exit(rc if isinstance(rc, int) else 0)
     except typer.Exit as e:
         sys.exit(e.exit_code)
+    except Terminated:
+        error_line("terminated (SIGTERM): workers stopped, no report written, state not saved")
+        sys.exit(EXIT_TERMINATED)
     except KeyboardInterrupt:
         error_line("interrupted; no report was written")
         sys.exit(EXIT_INTERRUPTED)
