@@ -23,8 +23,8 @@ from logaudit.cli.report import report_command
 from logaudit.cli.rules import rules_app
 from logaudit.cli.scan import scan_command
 from logaudit.errors import ConfigError, LogauditError
-from logaudit.logs import write_failure
 from logaudit.lifecycle import EXIT_TERMINATED, Terminated, terminate_raises
+from logaudit.logs import write_failure
 
 app = typer.Typer(
     name="logaudit",
