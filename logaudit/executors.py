@@ -108,19 +108,22 @@ class _TrackingForkContext(multiprocessing.context.ForkContext):
         return proc
 
 
-_WORKER_OPTS: ScanOptions | None = None
+LocalTaskFn = Callable[[Task, ScanOptions], TaskResult]
+
+_WORKER: tuple[ScanOptions, LocalTaskFn] | None = None
 
 
-def _init_worker(opts: ScanOptions, parent: int) -> None:
-    global _WORKER_OPTS
+def _init_worker(opts: ScanOptions, task_fn: LocalTaskFn, parent: int) -> None:
+    global _WORKER
     lifecycle.worker_signals()
     lifecycle.die_with_parent(parent)
-    _WORKER_OPTS = opts
+    _WORKER = (opts, task_fn)
 
 
 def _run_batch(tasks: list[Task]) -> list[TaskResult]:
-    assert _WORKER_OPTS is not None
-    return [run_task(t, _WORKER_OPTS) for t in tasks]
+    assert _WORKER is not None
+    opts, task_fn = _WORKER
+    return [task_fn(t, opts) for t in tasks]
 
 
 def _lost(task: Task, reason: str) -> TaskResult:
@@ -135,7 +138,12 @@ WORKER_DIED = ("a worker process died while scanning it (out of memory or killed
 class LocalExecutor:
     """Runs tasks in this process (one worker, or a single batch) or on a pool of forked
     worker processes. Workers die with this process (see :mod:`logaudit.lifecycle`); an
-    interrupt ends them at once; a worker that dies makes its inputs errors (exit 3)."""
+    interrupt ends them at once; a worker that dies makes its inputs errors (exit 3).
+    ``task_fn`` is what runs each task (the scan's :func:`~logaudit.runner.run_task`, or
+    redaction's)."""
+
+    def __init__(self, task_fn: LocalTaskFn = run_task) -> None:
+        self.task_fn = task_fn
 
     def execute(self, tasks: list[Task], opts: ScanOptions, workers: int,
                 collect: Callable[[TaskResult], None]) -> None:
@@ -146,7 +154,7 @@ class LocalExecutor:
         if len(groups) <= 1:
             local, groups = tasks, []
         for t in local:
-            collect(run_task(t, opts))
+            collect(self.task_fn(t, opts))
         if groups:
             self._pool(groups, opts, workers, collect)
 
@@ -155,7 +163,8 @@ class LocalExecutor:
         engine_for(opts)  # built once here; forked workers inherit it
         ctx = _TrackingForkContext()
         pool = ProcessPoolExecutor(max_workers=min(workers, len(groups)), mp_context=ctx,
-                                   initializer=_init_worker, initargs=(opts, os.getpid()))
+                                   initializer=_init_worker,
+                                   initargs=(opts, self.task_fn, os.getpid()))
         owner: dict[Future[list[TaskResult]], list[Task]] = {}
         broken = False
 

@@ -24,7 +24,7 @@ from logaudit.redact.replace import Replacer
 from logaudit.redact.rewriter import Writer, rewrite_text
 from logaudit.redact.sinks import AtomicFile
 from logaudit.redact.tasks import RedactOptions, RedactTaskResult
-from logaudit.runner import ScanOptions, Task, _engine_for, _open_error
+from logaudit.runner import ScanOptions, Task, _open_error, engine_for
 from logaudit.sources.archives import is_tar, is_zip
 from logaudit.sources.interface import InputError, StreamError
 from logaudit.sources.limits import Budget
@@ -183,7 +183,7 @@ def _rewrite(f: BinaryIO, st: os.stat_result, path: str, opts: ScanOptions,
     head = stream.peek(SNIFF_BYTES)
     plain = not (detect_codec(head) or is_tar(head) or is_zip(head))
     reader.follow = plain
-    ctx = Layers(opts, _engine_for(opts), result, Replacer(ropts.replace, opts.key), budget)
+    ctx = Layers(opts, engine_for(opts), result, Replacer(ropts.replace, opts.key), budget)
     rewrite_layer(stream, sink.file, ctx, head)
     result.errors.extend(ctx.notes)
     if any(e.kind == "error" for e in result.errors):

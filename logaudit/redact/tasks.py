@@ -10,14 +10,14 @@ depend on how many workers there were.
 from __future__ import annotations
 
 import os
-import signal
 import stat
 import sys
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
+from functools import partial
 from typing import cast
 
+from logaudit.executors import LocalExecutor
 from logaudit.redact.layers import Layers, rewrite_layer
 from logaudit.redact.replace import Replace, Replacer
 from logaudit.redact.rewriter import Rewriter, Writer, engine_recheck
@@ -29,11 +29,10 @@ from logaudit.runner import (
     TaskResult,
     _block_tail,
     _emit,
-    _engine_for,
     _first_line_start,
     _open_error,
     _RangeReader,
-    _stop_workers,
+    engine_for,
 )
 from logaudit.sources.chunking import Chunk, iter_chunks
 from logaudit.sources.interface import InputError, StreamError
@@ -110,7 +109,7 @@ def redact_task(task: Task, opts: ScanOptions, ropts: RedactOptions) -> RedactTa
     result = RedactTaskResult(ref.path, inputs_scanned=1)
     assert ropts.out_dir is not None
     final = output_path(ropts.out_dir, ref.path)
-    engine = _engine_for(opts)
+    engine = engine_for(opts)
     budget = Budget(opts.limits, ref.path)
     mode, times = _source_meta(ref.fs_path)
     try:
@@ -153,7 +152,7 @@ def _redact_range(task: Task, opts: ScanOptions, ropts: RedactOptions) -> Redact
     result = RedactTaskResult(ref.path, part=task.part, parts=task.parts, output_path=final)
     result.inputs_scanned = int(task.part == 0)
     result.source_mode, result.source_times = _source_meta(ref.fs_path)
-    engine = _engine_for(opts)
+    engine = engine_for(opts)
     try:
         f = open_file(ref.fs_path, opts.storage_options)
     except OSError as e:
@@ -275,7 +274,7 @@ def _redact_stdin(task: Task, opts: ScanOptions, ropts: RedactOptions) -> Redact
     reader = _FdReader(fd) if live else sys.stdin.buffer
     budget = Budget(opts.limits, ref.path)
     stream = Stream(reader, ref.path, 0, None, budget, raw=True)
-    ctx = Layers(opts, _engine_for(opts), result, Replacer(ropts.replace, opts.key), budget,
+    ctx = Layers(opts, engine_for(opts), result, Replacer(ropts.replace, opts.key), budget,
                  eager=live, after_chunk=out.flush if live else None)
     try:
         rewrite_layer(stream, cast(Writer, out), ctx, _sniff_live(stream) if live else None)
@@ -302,59 +301,20 @@ def _quiet_stdout() -> None:
 
 # ---------------------------------------------------------------- running
 
-_WORKER: tuple[ScanOptions, RedactOptions] | None = None
-
-
-def _init_worker(opts: ScanOptions, ropts: RedactOptions) -> None:
-    global _WORKER
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _WORKER = (opts, ropts)
-
-
-def _run_in_worker(task: Task) -> RedactTaskResult:
-    assert _WORKER is not None
-    return redact_task(task, *_WORKER)
-
-
 def executor(ropts: RedactOptions, seen: Callable[[RedactTaskResult], None]) -> Callable[
         [list[Task], ScanOptions, int, Callable[[TaskResult], None]], None]:
-    """An ``execute`` function for :func:`logaudit.runner.run` that runs redaction tasks
-    (this process and a process pool, like the scan's local executor); ``seen`` gets each
-    task's result before the runner merges it."""
+    """An ``execute`` function for :func:`logaudit.runner.run` that runs redaction tasks on
+    the scan's :class:`~logaudit.executors.LocalExecutor` (same worker lifecycle, batches and
+    lost-worker handling); ``seen`` gets each redaction result before the runner merges it."""
+    local = LocalExecutor(task_fn=partial(redact_task, ropts=ropts))
 
     def execute(tasks: list[Task], opts: ScanOptions, workers: int,
                 collect: Callable[[TaskResult], None]) -> None:
-        def take(res: RedactTaskResult) -> None:
-            seen(res)
+        def take(res: TaskResult) -> None:
+            if isinstance(res, RedactTaskResult):
+                seen(res)
             collect(res)
 
-        local = [t for t in tasks if t.ref.fs_path is None]
-        remote = [t for t in tasks if t.ref.fs_path is not None]
-        if workers <= 1 or len(remote) <= 1:
-            local, remote = tasks, []
-        for t in local:
-            take(redact_task(t, opts, ropts))
-        if not remote:
-            return
-        _engine_for(opts)  # built once here; forked workers inherit it
-        pool = ProcessPoolExecutor(max_workers=min(workers, len(remote)),
-                                   initializer=_init_worker, initargs=(opts, ropts))
-        try:
-            pending: set[Future[RedactTaskResult]] = set()
-            for t in remote:
-                pending.add(pool.submit(_run_in_worker, t))
-                while len(pending) >= workers * 2:
-                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    for fut in done:
-                        take(fut.result())
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    take(fut.result())
-        except BaseException:
-            _stop_workers(pool)
-            raise
-        pool.shutdown(wait=True)
+        local.execute(tasks, opts, workers, take)
 
     return execute
-
