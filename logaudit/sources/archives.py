@@ -17,7 +17,10 @@ from dataclasses import dataclass, field
 
 from logaudit.sources.interface import InputError, StreamError, human_bytes
 from logaudit.sources.limits import Budget, LimitExceeded
-from logaudit.sources.openers import SNIFF_BYTES, Stream, binary_kind, decompress, detect_codec
+from logaudit.sources.openers import SNIFF_BYTES, Stream, decompress, text_stream
+from logaudit.sources.sniff import is_tar as is_tar  # re-exported
+from logaudit.sources.sniff import is_zip as is_zip
+from logaudit.sources.sniff import sniff
 
 TextHandler = Callable[[str, Stream], None]
 
@@ -38,26 +41,6 @@ class Walk:
     members: int = 0
 
 
-def is_tar(head: bytes) -> bool:
-    """A tar header: its checksum field matches (ustar, GNU and v7), or an all-zero end block."""
-    if len(head) < 512:
-        return False
-    block = head[:512]
-    if block == bytes(512):
-        return len(head) >= 1024 and head[512:1024] == bytes(512)
-    try:
-        want = int(block[148:156].split(b"\x00", 1)[0].strip() or b"-1", 8)
-    except ValueError:
-        return False
-    got = sum(block[:148]) + 8 * 32 + sum(block[156:])
-    return want == got
-
-
-def is_zip(head: bytes) -> bool:
-    """A zip's first local header, or an empty zip's end record."""
-    return head.startswith((b"PK\x03\x04", b"PK\x05\x06"))
-
-
 def _wanted(walk: Walk, member_path: str) -> bool:
     o = walk.only
     return o is None or o == member_path or o.startswith(member_path + "!")
@@ -65,23 +48,23 @@ def _wanted(walk: Walk, member_path: str) -> bool:
 
 def walk_stream(stream: Stream, walk: Walk) -> None:
     """Decode ``stream`` layer by layer and hand every text stream to ``walk.on_text``."""
-    head = stream.peek(SNIFF_BYTES)
-    codec = detect_codec(head)
-    if codec:
+    kind = sniff(stream.peek(SNIFF_BYTES))
+    if kind.codec:
         walk.budget.depth(stream.level + 1, stream.path)
-        walk_stream(decompress(stream, codec, walk.budget), walk)
-        return
-    if is_tar(head):
+        walk_stream(decompress(stream, kind.codec, walk.budget), walk)
+    elif kind.form == "tar":
         walk.budget.depth(stream.level + 1, stream.path)
         _walk_tar(stream, walk)
-    elif is_zip(head):
+    elif kind.form == "zip":
         walk.budget.depth(stream.level + 1, stream.path)
         _walk_zip(stream, walk)
-    elif (kind := binary_kind(head)) and not walk.scan_binary:
-        walk.errors.append(InputError(stream.path, f"binary data ({kind}), not a log; "
+    elif kind.form == "binary" and not walk.scan_binary:
+        walk.errors.append(InputError(stream.path, f"binary data ({kind.detail}), not a log; "
                                       "use --scan-binary to scan it anyway", "skipped"))
-    else:
+    elif kind.form == "binary":
         walk.on_text(stream.path, stream)
+    else:
+        walk.on_text(stream.path, text_stream(stream, kind))
 
 
 def _member(walk: Walk, stream: Stream, member: Stream) -> None:
@@ -93,7 +76,7 @@ def _member(walk: Walk, stream: Stream, member: Stream) -> None:
     except StreamError as e:
         if e.level <= stream.level:
             raise
-        walk.errors.append(InputError(e.path, e.reason))
+        walk.errors.append(e.as_error())
 
 
 # ---------------------------------------------------------------- tar
@@ -191,11 +174,22 @@ def _zip64_sizes(extra: bytes, csize: int, usize: int) -> tuple[int, int]:
     return csize, usize
 
 
+def _read_upto(stream: Stream, n: int) -> bytes:
+    """``n`` bytes, fewer only at the end: a read may stop at a buffer boundary."""
+    data = stream.read(n)
+    while 0 < len(data) < n:
+        more = stream.read(n - len(data))
+        if not more:
+            break
+        data += more
+    return data
+
+
 def _walk_zip(stream: Stream, walk: Walk) -> None:
     level = stream.level + 1
     count = 0
     while True:
-        sig = stream.read(4)
+        sig = _read_upto(stream, 4)
         if sig in _END_SIGS:
             return
         if sig != _LOCAL:
@@ -214,10 +208,15 @@ def _walk_zip(stream: Stream, walk: Walk) -> None:
         if zip64:
             csize, usize = _zip64_sizes(extra, csize, usize)
         has_dd = bool(flags & 0x08)
+        # With a data descriptor the header's sizes are usually 0, but a writer that could
+        # seek back (Info-ZIP) fills them in: then the member can be skipped by its size.
+        sized = not has_dd or csize > 0
         mpath = f"{stream.path}!{name}"
         count += 1
-        if name.endswith("/"):
+        if name.endswith("/") and sized:
             _skip(stream, csize, name)
+            if has_dd:
+                _descriptor(stream, zip64, name, csize)
             continue
         walk.budget.member(mpath)
         walk.members += 1
@@ -226,41 +225,90 @@ def _walk_zip(stream: Stream, walk: Walk) -> None:
             problem = "encrypted zip member; cannot be read without the password"
         elif method not in (0, 8):
             problem = f"zip compression method {method} is not supported (stored and deflate are)"
-        elif has_dd and method == 0:
+        elif has_dd and method == 0 and not sized:
             problem = "stored zip member without sizes is not supported"
+        if problem:
+            walk.errors.append(InputError(mpath, problem))
         if problem or not _wanted(walk, mpath):
-            if problem:
-                walk.errors.append(InputError(mpath, problem))
-            if has_dd and method != 8:
-                raise StreamError(stream.path, f"cannot find the end of member {name}; rest of "
-                                  "the archive not scanned", stream.level)
-            if not has_dd:
+            if sized:
                 _skip(stream, csize, name)
+                if has_dd:
+                    _descriptor(stream, zip64, name, csize)
                 continue
-        member = _ZipMember(stream, method, None if has_dd else csize, crc, mpath, level)
+            if method != 8 or flags & 0x01:
+                _skip_to_descriptor(stream, zip64, name)
+                continue
+        # Deflate finds its own end; a stored member needs its size.
+        member = _ZipMember(stream, method, None if method == 8 and has_dd else csize,
+                            None if has_dd else crc, mpath, level)
         if not problem and _wanted(walk, mpath):
             _member(walk, stream, Stream(member, mpath, level, "deflate" if method else None,
                                          walk.budget if method else None))
         member.drain()
         if has_dd:
-            d = stream.read(4)
-            if d != _DESCRIPTOR:
-                stream.unread(d)
-            desc = _read_exact(stream, 20 if zip64 else 12, "a data descriptor")
-            crc = struct.unpack_from("<I", desc)[0]
+            crc = _descriptor(stream, zip64, name, None)
             if member.crc != crc and not problem:
                 walk.errors.append(InputError(mpath, "corrupt zip member: CRC mismatch"))
+
+
+def _descriptor(stream: Stream, zip64: bool, name: str, csize: int | None) -> int:
+    """Read a data descriptor (its signature is optional); return its CRC-32. With ``csize``,
+    check that the descriptor ends a member of that size."""
+    d = _read_exact(stream, 4, "a data descriptor")
+    if d != _DESCRIPTOR:
+        stream.unread(d)
+    desc = _read_exact(stream, 20 if zip64 else 12, "a data descriptor")
+    crc, size = struct.unpack_from("<IQ" if zip64 else "<II", desc)
+    if csize is not None and size != csize:
+        raise StreamError(stream.path, f"cannot find the end of member {name}: its sizes "
+                          "disagree; rest of the archive not scanned", stream.level)
+    return int(crc)
+
+
+def _skip_to_descriptor(stream: Stream, zip64: bool, name: str) -> None:
+    """Move past a member that cannot be decoded (encrypted, stored) and whose size only its
+    data descriptor gives: find the descriptor whose compressed size equals the bytes before
+    it (with its signature, or followed by the next header). Memory stays bounded."""
+    dlen = 20 if zip64 else 12
+    fmt = "<Q" if zip64 else "<I"
+    keep = 4 + dlen + 4
+    buf = bytearray()
+    base = 0  # offset, in the member's data, of buf[0]
+    while True:
+        piece = stream.read(1 << 16)
+        if not piece:
+            raise StreamError(stream.path, f"truncated zip archive: end of member {name} not "
+                              "found", stream.level)
+        buf += piece
+        i = 0
+        while (i := buf.find(_DESCRIPTOR, i)) >= 0 and i + 4 + dlen <= len(buf):
+            if struct.unpack_from(fmt, buf, i + 8)[0] == base + i:
+                stream.unread(bytes(buf[i + 4 + dlen:]))
+                return
+            i += 1
+        for sig in (_LOCAL, b"PK\x01\x02"):
+            j = 0
+            while (j := buf.find(sig, j)) >= 0:
+                p = j - dlen
+                if p >= 0 and struct.unpack_from(fmt, buf, p + 4)[0] == base + p:
+                    stream.unread(bytes(buf[j:]))
+                    return
+                j += 1
+        if len(buf) > keep:
+            cut = len(buf) - keep
+            del buf[:cut]
+            base += cut
 
 
 class _ZipMember:
     """Decoded bytes of one zip member read from the archive stream; checks its CRC-32."""
 
-    def __init__(self, src: Stream, method: int, csize: int | None, crc: int, path: str,
+    def __init__(self, src: Stream, method: int, csize: int | None, crc: int | None, path: str,
                  level: int) -> None:
         self._src = src
         self._left = csize  # compressed bytes not read yet; None: deflate decides the end
         self._zd = zlib.decompressobj(-15) if method == 8 else None
-        self._want_crc = crc if csize is not None else None
+        self._want_crc = crc  # None: the data descriptor gives it
         self.crc = 0
         self._path = path
         self._level = level
