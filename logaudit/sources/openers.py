@@ -222,7 +222,8 @@ class Stream:
     failures as :class:`StreamError` naming ``path``, the codec and how far it got.
     """
 
-    __slots__ = ("_inner", "_buf", "path", "level", "codec", "budget", "pos", "decoded", "_raw")
+    __slots__ = ("_inner", "_buf", "path", "level", "codec", "budget", "pos", "decoded", "_raw",
+                 "_error")
 
     def __init__(
         self, inner: Reader, path: str, level: int = 0, codec: str | None = None,
@@ -237,8 +238,12 @@ class Stream:
         self.pos = 0  # bytes handed out so far
         self.decoded = 0  # bytes this layer produced (handed out or buffered)
         self._raw = raw  # the input's own bytes: count them as compressed input for the ratio
+        # A failure met while reading ahead (peek): raised once the bytes before it are out.
+        self._error: StreamError | None = None
 
     def _fill(self, n: int) -> bytes:
+        if self._error is not None:
+            raise self._error
         try:
             data = self._inner.read(n)
         except StreamError:
@@ -284,14 +289,25 @@ class Stream:
 
     def _read_all(self) -> bytes:
         parts = []
-        while piece := self._fill(1 << 20):
-            parts.append(piece)
+        try:
+            while piece := self._fill(1 << 20):
+                parts.append(piece)
+        except StreamError as e:
+            if not parts:
+                raise
+            self._error = e
         return b"".join(parts)
 
     def peek(self, n: int = SNIFF_BYTES) -> bytes:
         """The next ``n`` bytes (fewer at the end) without consuming them."""
         while len(self._buf) < n:
-            piece = self._fill(max(n - len(self._buf), 1 << 16))
+            try:
+                piece = self._fill(max(n - len(self._buf), 1 << 16))
+            except StreamError as e:
+                if not self._buf:
+                    raise
+                self._error = e  # the bytes decoded before it are read first
+                break
             if not piece:
                 break
             self._buf += piece
