@@ -96,6 +96,12 @@ def _walk_tar(stream: Stream, walk: Walk) -> None:
                 raise StreamError(stream.path, f"corrupt or truncated tar archive after "
                                   f"{human_bytes(stream.pos)} ({e})", stream.level) from None
             if info is None:
+                # tarfile ends quietly where the data ends; a tar ends with zero blocks. Data
+                # that stops at a member boundary without them was cut.
+                if stream.pos < tf.offset + 512 and not stream.peek(1):
+                    raise StreamError(stream.path, f"truncated tar archive after "
+                                      f"{human_bytes(tf.offset)} (no end-of-archive blocks)",
+                                      stream.level)
                 return
             if not info.isfile():
                 continue  # directories, links, devices: nothing to read

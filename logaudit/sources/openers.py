@@ -151,6 +151,9 @@ class FrameReader:
             self._pending += piece
         if not self._pending:
             return False
+        if self._frames and self._magic and len(self._pending) < need and \
+                self._magic.startswith(self._pending):
+            raise EOFError(f"compressed data ended inside a {self._codec} frame header")
         if self._frames and (self._magic is None or not self._pending.startswith(self._magic)):
             self._trailing()
             return False
