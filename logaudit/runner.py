@@ -649,10 +649,12 @@ def run(
 
 def _named_not_scanned(e: InputError) -> InputError:
     """A skipped input the user named on the command line: asked for, not read, so an error."""
+    what, _, _ = e.reason.partition("; use --scan-binary")
+    way = ("--scan-binary reads it as text, --skip-binary skips it without failing the scan"
+           if what.startswith("binary data") else
+           "--skip-binary skips it without failing the scan")
     return dataclasses.replace(
-        e, kind="error", reason=f"{e.reason.split('; use --scan-binary')[0]}; named on the "
-        "command line but not scanned (--scan-binary reads binary data as text, --skip-binary "
-        "skips it without failing the scan)")
+        e, kind="error", reason=f"{what}; named on the command line but not scanned ({way})")
 
 
 def default_workers() -> int:

@@ -265,3 +265,25 @@ def test_state_scans_utf16_once_and_skips_binary(tmp_path: Path) -> None:
                                                                       ("u16.log", 3)]
     r = cli("scan", str(tmp_path / "d"), "--state", state, "--format", "jsonl")
     assert r.returncode == 0 and r.stdout == "", r.stderr
+
+
+def test_one_object_named_by_url_is_explicit_a_prefix_is_not() -> None:
+    fsspec = pytest.importorskip("fsspec")
+    from fsspec.implementations.memory import MemoryFileSystem
+
+    class BinFS(MemoryFileSystem):  # type: ignore[misc]
+        protocol = "oddbinfs"
+
+        @classmethod
+        def _strip_protocol(cls, path: str) -> str:
+            return "/" + path.split("://", 1)[-1].strip("/")
+
+    fsspec.register_implementation(BinFS.protocol, BinFS, clobber=True)
+    MemoryFileSystem().pipe("/oddbinfs-bucket/tool", ELF)
+    try:
+        _, errors, _ = scan(["oddbinfs://oddbinfs-bucket/tool"])
+        assert [e.kind for e in errors] == ["error"]
+        _, errors, _ = scan(["oddbinfs://oddbinfs-bucket/"])
+        assert [e.kind for e in errors] == ["skipped"]
+    finally:
+        MemoryFileSystem().rm("/oddbinfs-bucket", recursive=True)

@@ -231,8 +231,6 @@ def _walk_zip(stream: Stream, walk: Walk) -> None:
             problem = "encrypted zip member; cannot be read without the password"
         elif method not in (0, 8):
             problem = f"zip compression method {method} is not supported (stored and deflate are)"
-        elif has_dd and method == 0 and not sized:
-            problem = "stored zip member without sizes is not supported"
         if problem:
             walk.errors.append(InputError(mpath, problem))
         if problem or not _wanted(walk, mpath):
@@ -242,11 +240,16 @@ def _walk_zip(stream: Stream, walk: Walk) -> None:
                     _descriptor(stream, zip64, name, csize)
                 continue
             if method != 8 or flags & 0x01:
-                _skip_to_descriptor(stream, zip64, name)
+                _UntilDescriptor(stream, zip64, name).drain()
+                _descriptor(stream, zip64, name, None)
                 continue
-        # Deflate finds its own end; a stored member needs its size.
-        member = _ZipMember(stream, method, None if method == 8 and has_dd else csize,
-                            None if has_dd else crc, mpath, level)
+        # Deflate finds its own end; a stored member needs its size, or its descriptor.
+        member: _ZipMember | _UntilDescriptor
+        if method == 0 and not sized:
+            member = _UntilDescriptor(stream, zip64, name)
+        else:
+            member = _ZipMember(stream, method, None if method == 8 and has_dd else csize,
+                                None if has_dd else crc, mpath, level)
         if not problem and _wanted(walk, mpath):
             _member(walk, stream, Stream(member, mpath, level, "deflate" if method else None,
                                          walk.budget if method else None))
@@ -271,39 +274,67 @@ def _descriptor(stream: Stream, zip64: bool, name: str, csize: int | None) -> in
     return int(crc)
 
 
-def _skip_to_descriptor(stream: Stream, zip64: bool, name: str) -> None:
-    """Move past a member that cannot be decoded (encrypted, stored) and whose size only its
-    data descriptor gives: find the descriptor whose compressed size equals the bytes before
-    it (with its signature, or followed by the next header). Memory stays bounded."""
-    dlen = 20 if zip64 else 12
-    fmt = "<Q" if zip64 else "<I"
-    keep = 4 + dlen + 4
-    buf = bytearray()
-    base = 0  # offset, in the member's data, of buf[0]
-    while True:
-        piece = stream.read(1 << 16)
-        if not piece:
-            raise StreamError(stream.path, f"truncated zip archive: end of member {name} not "
-                              "found", stream.level)
-        buf += piece
+class _UntilDescriptor:
+    """The bytes of a member whose size only its data descriptor gives and that cannot be
+    decoded to find its end (stored, encrypted): read up to the descriptor whose compressed
+    size equals the bytes before it (with its signature, or followed by the next header),
+    which is left in the archive stream. Memory stays bounded; the CRC-32 is kept."""
+
+    def __init__(self, src: Stream, zip64: bool, name: str) -> None:
+        self._src = src
+        self._dlen = 20 if zip64 else 12
+        self._fmt = "<Q" if zip64 else "<I"
+        self._name = name
+        self._buf = bytearray()
+        self._base = 0  # offset, in the member's data, of _buf[0]
+        self._done = False
+        self.crc = 0
+
+    def _end(self) -> int | None:
+        """Offset in ``_buf`` where the descriptor starts, if it is there."""
+        buf, dlen, fmt, base = self._buf, self._dlen, self._fmt, self._base
         i = 0
         while (i := buf.find(_DESCRIPTOR, i)) >= 0 and i + 4 + dlen <= len(buf):
             if struct.unpack_from(fmt, buf, i + 8)[0] == base + i:
-                stream.unread(bytes(buf[i + 4 + dlen:]))
-                return
+                return i
             i += 1
         for sig in (_LOCAL, b"PK\x01\x02"):
             j = 0
             while (j := buf.find(sig, j)) >= 0:
                 p = j - dlen
                 if p >= 0 and struct.unpack_from(fmt, buf, p + 4)[0] == base + p:
-                    stream.unread(bytes(buf[j:]))
-                    return
+                    return p
                 j += 1
-        if len(buf) > keep:
-            cut = len(buf) - keep
-            del buf[:cut]
-            base += cut
+        return None
+
+    def read(self, n: int = -1) -> bytes:
+        """Up to about ``n`` bytes of the member; ``b""`` at its end."""
+        keep = 4 + self._dlen + 4  # a descriptor and the signature after it
+        while not self._done:
+            piece = self._src.read(max(n, 1 << 16))
+            if not piece:
+                raise StreamError(self._src.path, f"truncated zip archive: end of member "
+                                  f"{self._name} not found", self._src.level)
+            self._buf += piece
+            end = self._end()
+            if end is not None:
+                out = bytes(self._buf[:end])
+                self._src.unread(bytes(self._buf[end:]))
+                self._done = True
+            else:
+                cut = max(len(self._buf) - keep, 0)
+                out = bytes(self._buf[:cut])
+                del self._buf[:cut]
+                self._base += cut
+            if out:
+                self.crc = zlib.crc32(out, self.crc)
+                return out
+        return b""
+
+    def drain(self) -> None:
+        """Move the archive stream to the member's descriptor."""
+        while self.read(1 << 20):
+            pass
 
 
 class _ZipMember:
