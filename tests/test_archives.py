@@ -397,6 +397,19 @@ def test_encrypted_member_is_skipped_and_listed_and_the_rest_scanned(tmp_path: P
     assert sorted(f.path.rsplit("!", 1)[1] for f in found) == ["a.log", "c.log"]
 
 
+def test_streamed_stored_members_and_directories(tmp_path: Path) -> None:
+    (tmp_path / "x.zip").write_bytes(raw_zip([
+        ("d/", b"", 0x08, False),
+        ("a.log", b"user=jane.doe@example.com\n" * 3000, 0x08, False),
+        ("e/", b"", 0, True),
+        ("b.log", b"mail=john.roe@example.org\n", 0x08, False),
+    ]))
+    found, errors = scan([tmp_path / "x.zip"])
+    assert errors == []
+    assert sorted({f.path.rsplit("!", 1)[1] for f in found}) == ["a.log", "b.log"]
+    assert len(found) == 3001
+
+
 def test_info_zip_encrypted_member(tmp_path: Path) -> None:
     import shutil
 

@@ -219,10 +219,15 @@ def _walk_zip(stream: Stream, walk: Walk) -> None:
         sized = not has_dd or csize > 0
         mpath = f"{stream.path}!{name}"
         count += 1
-        if name.endswith("/") and sized:
-            _skip(stream, csize, name)
+        if name.endswith("/"):  # a directory: nothing to read, but find where it ends
+            if sized:
+                _skip(stream, csize, name)
+            elif method == 8 and not flags & 0x01:
+                _ZipMember(stream, 8, None, None, mpath, level).drain()
+            else:
+                _UntilDescriptor(stream, zip64, name).drain()
             if has_dd:
-                _descriptor(stream, zip64, name, csize)
+                _descriptor(stream, zip64, name, csize if sized else None)
             continue
         walk.budget.member(mpath)
         walk.members += 1
