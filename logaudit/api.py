@@ -136,6 +136,7 @@ def scan(
         rules=tuple(selected), run_id=run_id or new_run_id(),
         key=key if key is not None else load_key(), backend=backend,
         show_secrets=s.show_secrets, block_size=block_size, scan_binary=s.scan_binary,
+        skip_binary=s.skip_binary,
         limits=s.limits, split_size=split_size, storage_options=freeze(storage),
         max_per_rule=max_per_rule, allow=allowlist if allowlist.entries else None,
         keep_allowed=s.show_allowed,

@@ -71,6 +71,9 @@ def scan_command(
                                 help="Worker processes (0 = all cores)."),
     engine: Engine = typer.Option(D.engine, "--engine", help="Prefilter backend."),
     scan_binary: bool = typer.Option(False, "--scan-binary", help="Scan binary files as text."),
+    skip_binary: bool = typer.Option(
+        False, "--skip-binary",
+        help="Skip a binary file or device named on the command line without exit 3."),
     max_decompressed: str = typer.Option("64G", "--max-decompressed",
                                          help="Per input: most bytes decompressed (0 = none)."),
     max_ratio: float = typer.Option(D.max_ratio, "--max-ratio",
@@ -85,7 +88,8 @@ def scan_command(
         D.max_per_rule, "--max-findings-per-rule",
         help="List at most N findings of one rule per input; count the rest (0 = list all)."),
     quiet: bool = typer.Option(False, "--quiet", "-q",
-                               help="Nothing on a clean run; one summary line on findings."),
+                               help="Nothing on a clean run; one summary line on findings, "
+                                    "errors or skipped inputs."),
     show_secrets: bool = typer.Option(False, "--show-secrets",
                                       help="Show raw secret values (never the default)."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks of internal errors."),
@@ -155,6 +159,8 @@ def _scan_and_report(paths: list[str], s: ScanSettings, output: str | None,
     for err in result.errors:
         if err.kind == "error":
             error_line(f"{err.path}: {err.reason}")
+        elif err.kind == "warning" and not quiet:
+            note_line(f"logaudit: warning: {err.path}: {err.reason}")
         elif not quiet:
             note_line(f"logaudit: skipped {err.path}: {err.reason}", style="dim")
     df = result.findings
@@ -164,12 +170,14 @@ def _scan_and_report(paths: list[str], s: ScanSettings, output: str | None,
         write_report(df, output, out_fmt, run, csv_raw=s.csv_raw)
         if not quiet:
             summary = one_line(df, result.counters.inputs_failed,
-                               result.counters.findings_unlisted, result.counters.allowed)
+                               result.counters.findings_unlisted, result.counters.allowed,
+                               result.counters.inputs_skipped)
             note_line(summary + f" → {output}")
     elif quiet:
-        if len(df) or result.incomplete:
+        # A skipped input is not silent under -q: something was not read.
+        if len(df) or result.incomplete or result.counters.inputs_skipped:
             out_line(one_line(df, result.counters.inputs_failed, result.counters.findings_unlisted,
-                              result.counters.allowed))
+                              result.counters.allowed, result.counters.inputs_skipped))
     elif out_fmt is ReportFormat.TABLE:
         out_console.print(render(df, run, max_rows=s.max_rows))
     else:
