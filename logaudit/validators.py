@@ -194,7 +194,7 @@ def basic_auth(value: bytes) -> bool:
 
 _ALL_SAME = re.compile(rb"^(.)\1*$", re.S)
 # Java/Kotlin default toString(): a.b.ClassName@1b6d3586 (identity hash in hex).
-_OBJECT_IDENTITY = re.compile(rb"^[A-Za-z_$][\w$]*(?:\.[\w$]+)+@[0-9a-fA-F]{1,8}$")
+_OBJECT_IDENTITY = re.compile(rb"^[A-Za-z_$][\w$]*(?:\.[\w$]+)*@[0-9a-fA-F]{1,8}$")
 _SEQUENTIAL = (b"0123456789", b"abcdefghijklmnopqrstuvwxyz", b"qwertyuiop")
 
 PLACEHOLDER_WORDS = frozenset(
@@ -248,7 +248,31 @@ _NAME_SHAPE = re.compile(
     rb"|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"  # UUID
     rb"|\d[\d:.,/TZ+-]*"  # times and timestamps: 2026-12-01T10:00:00Z
     rb"|[A-Za-z][\w.-]*:\d{1,5}"  # host:port
+    rb"|[a-z]{1,12}(?:[-_.:]\d+)+"  # a word and numbers: req-2024-11-01-0001, key-0001
+    rb"|[A-Z]{2,}\d*(?:[-_/][A-Z]{2,}\d*)+"  # algorithm and scheme names: HMAC-SHA256
+    rb"|[0-9A-HJKMNP-TV-Z]{26}"  # ULID (a sortable id, Crockford base32)
     rb"|[A-Za-z]+/[A-Za-z0-9.+-]+")  # MIME types: application/json
+
+
+# Shapes that are references or names whatever their entropy: a high-entropy generic rule must
+# not report `api_key=../config/token.txt` or `access_token=client_credentials`. UUIDs and
+# opaque ids are not here: many providers issue UUID-shaped keys.
+_REFERENCE_SHAPE = re.compile(
+    rb"[A-Za-z]+(?:[_.:-][A-Za-z]+)*"  # words and separators only
+    rb"|v?\d+(?:[._-]\d+)+(?:[-+._]?[A-Za-z][\w.]*)?"  # versions and dates
+    rb"|[\w-]+(?:\.[\w-]+)*\.(?:[a-z]{2,6}|[A-Z]{2,6})"  # host and file names
+    rb"|[A-Za-z][\w.-]*:\d{1,5}"  # host:port
+    rb"|[A-Z]{2,}\d*(?:[-_/][A-Z]{2,}\d*)+")  # algorithm names: PBKDF2-HMAC-SHA256
+_SCHEME = re.compile(rb"^[A-Za-z][\w+.-]{1,30}:(?://|[a-z][\w-]*/)")
+
+
+def not_reference(value: bytes) -> bool:
+    """The value is not a path, URL, ``scheme:`` reference, name, version or host/file name
+    (the default generic rules' second test after the entropy floor)."""
+    v = value.strip(b"\"'`")
+    if v.startswith((b"/", b"./", b"../", b"~/")) or b"://" in v or _SCHEME.match(v):
+        return False
+    return not _REFERENCE_SHAPE.fullmatch(v)
 
 
 def credential_shape(value: bytes) -> bool:
@@ -269,6 +293,12 @@ def credential_shape(value: bytes) -> bool:
     if not letters or not others or len(set(v)) < 5:
         return False
     if _NOT_CREDENTIAL_WORD.search(v) or _NAME_SHAPE.fullmatch(v):
+        return False
+    if b"..." in v or "\u2026".encode() in v:  # a shortened value: ab12...ef90
+        return False
+    # A placeholder word with digits or symbols around it (qwerty123, foobar42, test_2024!).
+    core = bytes(c for c in v.lower() if c in _ALPHA)
+    if core in PLACEHOLDER_WORDS or any(core in seq for seq in _SEQUENTIAL):
         return False
     return not (b"://" in v or v.count(b"/") >= 2 or v.startswith((b"/", b"./", b"~/")))
 
@@ -291,6 +321,7 @@ VALIDATORS: dict[str, Validator] = {
     "basic_auth": basic_auth,
     "not_placeholder": not_placeholder,
     "credential_shape": credential_shape,
+    "not_reference": not_reference,
 }
 """Validators a rule file may name. ``rules show`` lists them; unknown names are a RuleError."""
 

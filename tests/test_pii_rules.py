@@ -211,3 +211,29 @@ def test_internal_host_not_outside_errors(line: str) -> None:
 def test_internal_host_inside_errors(line: str) -> None:
     engine = Engine([BY_ID["internal-host-in-error"]], "pyahocorasick")
     assert all_hits(scan_bytes(engine, line.encode() + b"\n"))
+
+
+@pytest.mark.parametrize("value", [
+    "../config/token.txt", "/run/secrets/api", "secretsmanager:prod/api", "client_credentials",
+    "2024.11.01-build.7", "PBKDF2-HMAC-SHA256", "EnvironmentCredential", "vault.prod.internal",
+    "https://vault.example.com/v1/secret", "db01:5432",
+])
+def test_not_reference_refuses_names_and_paths(value: str) -> None:
+    assert not VALIDATORS["not_reference"](value.encode())
+
+
+@pytest.mark.parametrize("value", [
+    "kiggB1-eDGATSUkZa0Imne1RUZOhn4-U", "YKflcbKFRNI9c9FZ5yb+A57hv1Crr/sOYNGAkm/PWU+JLNQDBT",
+    "3f2a7c1e-9b4d-4e8a-a1f0-6c2d9e8b7a51", "37a65d906347def4ed80404dadc5a6302773eab0",
+])
+def test_not_reference_keeps_keys(value: str) -> None:
+    assert VALIDATORS["not_reference"](value.encode())
+
+
+@pytest.mark.parametrize(("value", "ok"), [
+    ("summer2024x", True), ("Winter#77ab", True), ("qwerty123", False), ("foobar42", False),
+    ("ab12...ef90", False), ("key-0001", False), ("HMAC-SHA256", False), ("Object@1b6d3586", False),
+    ("01HF3Z8QK4X9V7T2M5N6P8R0S1", False),
+])
+def test_credential_shape(value: str, ok: bool) -> None:
+    assert VALIDATORS["credential_shape"](value.encode()) is ok
