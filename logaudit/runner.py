@@ -67,6 +67,9 @@ class ScanOptions:
     # findings they allow are kept to be listed (else only counted per entry).
     allow: AllowList | None = None
     keep_allowed: bool = False
+    # Rules run only to claim values in overlap resolution (rules.claimant_rules): selection
+    # options select rows, they do not change what a row reports.
+    claimants: tuple[Rule, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -144,24 +147,25 @@ executor adds ``workers`` (result None, ``total`` = the cluster's worker count) 
 ExecuteFn = Callable[[list["Task"], ScanOptions, int, Callable[["TaskResult"], None]], None]
 """Runs every task and hands each result to the collect callback as it arrives."""
 
-_ENGINES: dict[tuple[tuple[str, ...], str], Engine] = {}
+_ENGINES: dict[tuple[tuple[str, ...], str, tuple[str, ...]], Engine] = {}
 # The last options' rules and engine: one identity check per task instead of building the key
 # of ~400 rule ids (20,000 small files spent a quarter of their time there).
-_LAST: list[tuple[tuple[Rule, ...], str, Engine]] = []
+_LAST: list[tuple[tuple[Rule, ...], str, Engine, tuple[Rule, ...]]] = []
 
 
 def engine_for(opts: ScanOptions) -> Engine:
     """The compiled engine for ``opts``' rules, built once per process."""
-    if _LAST and _LAST[0][0] is opts.rules and _LAST[0][1] == opts.backend:
+    if _LAST and _LAST[0][0] is opts.rules and _LAST[0][1] == opts.backend \
+            and _LAST[0][3] is opts.claimants:
         return _LAST[0][2]
     # Keyed by rule ids, not object identity, so pool workers forked after the parent built
     # the engine reuse it instead of compiling the rules again.
-    key = (tuple(r.id for r in opts.rules), opts.backend)
+    key = (tuple(r.id for r in opts.rules), opts.backend, tuple(r.id for r in opts.claimants))
     eng = _ENGINES.get(key)
     if eng is None:
         _ENGINES.clear()
-        eng = _ENGINES[key] = Engine(opts.rules, opts.backend, DETECTORS)
-    _LAST[:] = [(opts.rules, opts.backend, eng)]
+        eng = _ENGINES[key] = Engine(opts.rules, opts.backend, DETECTORS, opts.claimants)
+    _LAST[:] = [(opts.rules, opts.backend, eng, opts.claimants)]
     return eng
 
 

@@ -54,7 +54,8 @@ class AhoCorasickPrefilter:
             if p.literal:
                 by_literal.setdefault(p.text.lower(), []).append(i)
         for lit, ids in by_literal.items():
-            self._automaton.add_word(lit, tuple(ids))
+            # The block is searched as latin-1 text: a UTF-8 keyword (手机号) must be its bytes.
+            self._automaton.add_word(lit.encode().decode("latin-1"), tuple(ids))
         self._has_words = bool(by_literal)
         if self._has_words:
             self._automaton.make_automaton()

@@ -77,8 +77,15 @@ class Engine:
         rules: Sequence[Rule],
         backend: str = "auto",
         detectors: Sequence[DetectorFactory] = (),
+        claimants: Sequence[Rule] = (),
     ) -> None:
+        # Claimants (rules.claimant_rules) take part in overlap resolution only: a value they
+        # win is not reported by a weaker selected rule, and their own hits are dropped.
         self.line_rules = [r for r in rules if not r.detector]
+        reported = {r.id for r in self.line_rules}
+        extra = [r for r in claimants if not r.detector and r.id not in reported]
+        self.claim_only = frozenset(r.id for r in extra)
+        self.line_rules += extra
         self.block_rules = [r for r in rules if r.detector]
         self._detector_factories = list(detectors) if self.block_rules else []
         patterns: list[Pattern] = []
@@ -169,6 +176,7 @@ class Engine:
         cand: dict[int, list[int]] = {}
         line_start = 0
         det_ids = self._detector_pattern_ids
+        claim_only = self.claim_only
 
         def flush() -> None:
             nonlocal line_no, counted_to
@@ -191,7 +199,11 @@ class Engine:
                                     m.secret_start, m.secret_end)
                                 for m in rule.find(text, pos, endpos, min(last_start, limit - 1)))
             if hits:
-                out.append(LineHits(line_no, col_base, text, resolve_overlaps(hits), line_start))
+                hits = resolve_overlaps(hits)
+                if claim_only:
+                    hits = [h for h in hits if h.rule.id not in claim_only]
+                if hits:
+                    out.append(LineHits(line_no, col_base, text, hits, line_start))
 
         for off, pid in raw:
             if pid in det_ids:

@@ -18,7 +18,7 @@ from logaudit.findings import load_key
 from logaudit.logs import event
 from logaudit.redact.tasks import RedactOptions, RedactTaskResult, executor, join_parts
 from logaudit.reports.frame import to_frame
-from logaudit.rules import select_rules
+from logaudit.rules import claimant_rules, select_rules
 from logaudit.runner import (
     DEFAULT_SPLIT,
     ProgressFn,
@@ -100,6 +100,7 @@ def redact(
         key=key if key is not None else load_key(), backend=backend,
         block_size=block_size, scan_binary=s.scan_binary, limits=s.limits,
         split_size=_NO_SPLIT if in_place else split_size, max_per_rule=s.max_per_rule,
+        claimants=tuple(claimant_rules(s.selection, selected)),
     )
     ropts = RedactOptions(replace, s.out_dir, in_place)
     include, exclude = s.include, s.exclude
