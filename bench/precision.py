@@ -68,10 +68,9 @@ def main() -> None:
     print(f"corpus: {path.name} {path.stat().st_size / 1e6:.0f} MB "
           f"(ready in {time.perf_counter() - t0:.0f}s)")
     from logaudit.api import scan
-    from logaudit.rules import RuleSelection
 
     t0 = time.perf_counter()
-    res = scan([path], rules=RuleSelection(pack=a.pack), key=b"precision")
+    res = scan([path], pack=a.pack, key=b"precision")
     secs = time.perf_counter() - t0
     print(f"scanned with pack {a.pack!r} ({res.rules} rules) in {secs:.1f}s: "
           f"{len(res.findings)} findings, {len(res.errors)} errors")

@@ -24,6 +24,7 @@ from logaudit.engine.tracebacks.base import (
     Verdict,
     add,
     header_from,
+    holds_marker,
     third_party_path,
 )
 
@@ -95,7 +96,7 @@ class AtBlock(Block):
         if _JVM_MORE.match(s) or s.startswith(b"--- End of ") or (
                 self.frames and _DASHES.match(s)):
             return ACCEPT
-        if self.frames == 0 and self.exc and self.msg_lines < MAX_MSG and not _starts_trace(s):
+        if self.frames == 0 and self.exc and self.msg_lines < MAX_MSG and not holds_marker(s):
             self.msg_lines += 1  # an exception message of several lines, before the first frame
             return PENDING
         return REJECT
@@ -160,14 +161,6 @@ def start_thread(line: bytes, line_no: int, back: Back) -> Block | None:
     return blk
 
 
-def _starts_trace(s: bytes) -> bool:
-    """Whether a line holds a start marker of some family (it must not pass as a message)."""
-    from logaudit.engine.tracebacks.registry import KEYWORDS  # the registry imports this module
-
-    low = s.lower()
-    return any(k.lower().encode() in low for k in KEYWORDS)
-
-
 def _exception_like(m: re.Match[bytes]) -> bool:
     name = m.group(1).rsplit(b".", 1)[-1]
     return name.endswith((b"Exception", b"Error", b"Throwable", b"Failure", b"Fault"))
@@ -182,7 +175,7 @@ def _adopt_header(blk: AtBlock, back: Back) -> None:
                 if (pm := blk.prefix.match(t) if blk.prefix is not None else None) is not None
                 or blk.prefix is None]
         for i, (text, no, off) in enumerate(prev):
-            if no != blk.line - 1 - i or not text[off:].strip() or _starts_trace(text[off:]):
+            if no != blk.line - 1 - i or not text[off:].strip() or holds_marker(text[off:]):
                 return
             h = _HEAD.search(text, off)
             if i and h is not None and _exception_like(h):
