@@ -3,7 +3,7 @@ functions and ``FAMILY``, and one line here."""
 
 from __future__ import annotations
 
-from logaudit.engine.tracebacks import atframes, elixir, go, php, python, ruby, rust
+from logaudit.engine.tracebacks import atframes, dart, elixir, go, php, python, ruby, rust
 from logaudit.engine.tracebacks.base import Back, Block, Family, StartFn
 
 FAMILIES: tuple[Family, ...] = (
@@ -14,6 +14,7 @@ FAMILIES: tuple[Family, ...] = (
     php.FAMILY,
     ruby.FAMILY,
     elixir.FAMILY,
+    dart.FAMILY,
 )
 
 #: Start functions of every family, in the order they are tried on a marker line (a line can
