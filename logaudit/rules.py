@@ -84,7 +84,7 @@ MASK_MODES = ("value", "message", "none")
 BLOCK_DETECTORS: set[str] = {
     "python-traceback", "jvm-stack-trace", "go-panic", "nodejs-stack-trace",
     "ruby-backtrace", "php-stack-trace", "dotnet-stack-trace", "rust-panic", "elixir-stack-trace",
-    "dart-stack-trace",
+    "dart-stack-trace", "swift-fatal-error",
 }
 
 

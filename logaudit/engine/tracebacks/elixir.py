@@ -1,6 +1,8 @@
-"""Elixir (and the Erlang frames under it): ``** (Module.Error) message`` followed by frames
-``(app 1.2.3) lib/file.ex:12: Module.fun/2``; a message may run over a few lines first (Ecto
-prints its query), and a crashed GenServer adds ``Last message:`` / ``State:`` after them."""
+"""The BEAM: Elixir's ``** (Module.Error) message`` followed by frames
+``(app 1.2.3) lib/file.ex:12: Module.fun/2`` (a message may run over a few lines first, Ecto
+prints its query; a crashed GenServer adds ``Last message:`` / ``State:``), and Erlang/OTP's
+``=ERROR REPORT==== … ===`` / ``=CRASH REPORT====`` with ``** …`` lines whose reason holds
+``{file,"…"},{line,N}`` stack entries."""
 
 from __future__ import annotations
 
@@ -22,7 +24,9 @@ from logaudit.engine.tracebacks.base import (
 
 MAX_MSG = 8  # message lines before the first frame
 
-_HEAD = re.compile(rb"(?:^|[\s\]])(\*\* \(([A-Z][\w.]*)\))(?: (.*))?$")
+_HEAD = re.compile(rb"(?:^|[\s\]])(\*\* \(([A-Za-z][\w.]*)\))(?: (.*))?$")
+_REPORT = re.compile(rb"=((?:ERROR|CRASH|SUPERVISOR) REPORT)==== [^=\n]{1,60} ===[ \t]*$")
+_ERL_FILE = re.compile(rb'\{file,"([^"\n]{1,300})"\},\s*\{line,\d+\}')
 _FRAME = re.compile(
     rb"^(?:\((\w+)(?: [\w.+-]+)?\) )?((?:[\w.@/-]+/)?[\w.@-]+\.(?:ex|exs|erl|hrl)):\d+: \S")
 _TAIL = (b"Last message", b"State: ", b"Client ", b"Parent: ", b"Process ")
@@ -62,6 +66,39 @@ class ElixirBlock(Block):
         return REJECT
 
 
+@dataclass
+class ErlangReport(Block):
+    """An OTP error/crash report: its ``**`` and indented lines, up to a blank line."""
+
+    LANGUAGE = "erlang"
+
+    def reportable(self) -> bool:
+        return self.frames >= 1
+
+    def feed(self, s: bytes, indent: int) -> Verdict:
+        if not (s.startswith((b"** ", b"crasher:", b"initial call:", b"pid:", b"exception ",
+                              b"ancestors:", b"messages:", b"links:", b"neighbours:")) or
+                indent > 0):
+            return REJECT
+        for m in _ERL_FILE.finditer(s):
+            self.frames += 1
+            if not third_party_path(m.group(1)):
+                add(self.paths, m.group(1))
+        if s.startswith(b"** Reason for termination") or s.startswith(b"exception "):
+            self.msg = self.msg or s
+        return ACCEPT
+
+
+def start_report(line: bytes, line_no: int, back: Back) -> Block | None:
+    """``=ERROR REPORT==== 2-Jun-2024::09:34:00 ===`` (and CRASH/SUPERVISOR reports)."""
+    m = _REPORT.search(line)
+    if m is None:
+        return None
+    blk = ErlangReport.open(line, line_no, m.start(), m.span(1))
+    blk.exc = m.group(1).decode()
+    return blk
+
+
 def start(line: bytes, line_no: int, back: Back) -> Block | None:
     """``** (Module.Error) message``."""
     m = _HEAD.search(line)
@@ -76,7 +113,7 @@ def start(line: bytes, line_no: int, back: Back) -> Block | None:
 
 FAMILY = Family(
     name="elixir",
-    detectors={"elixir-stack-trace": ("elixir",)},
-    keywords=("** (",),
-    starters=((65, start),),
+    detectors={"elixir-stack-trace": ("elixir", "erlang")},
+    keywords=("** (", " REPORT==== "),
+    starters=((65, start), (66, start_report)),
 )
