@@ -386,6 +386,11 @@ SHAPES = [
      b"05-01 10:00:00.124  4711  4711 E AndroidRuntime: at com.acme.Main.save(Main.kt:88)\n"
      b"05-01 10:00:00.200  4711  4711 I ActivityManager: Process com.acme died\n",
      "jvm-stack-trace", 2, 4, "java.lang.IllegalStateException"),
+    (b"09:00:00.001 ERROR c.a.Job - java.io.UncheckedIOException: disk full\n"
+     b"09:00:00.002 ERROR c.a.Job - at com.acme.Job.write(Job.java:40)\n"
+     b"09:00:00.002 ERROR c.a.Job - at com.acme.Job.run(Job.java:12)\n"
+     b"09:00:00.003 INFO c.a.Job - retry scheduled\n", "jvm-stack-trace", 1, 3,
+     "java.io.UncheckedIOException"),
     (b"java.lang.IllegalArgumentException: Invalid request body:\n  field 'amount' must be > 0\n"
      b"  field 'currency' is required\n\tat com.acme.api.Validator.check(Validator.java:44)\n"
      b"\tat com.acme.api.Pay.create(Pay.java:27)\nINFO next\n", "jvm-stack-trace", 1, 5,
@@ -409,6 +414,7 @@ def test_new_shapes_are_one_finding_with_their_span(text: bytes, rule_id: str, f
     b"Nota:\n   en casa (de Juan) a las diez\n   en la oficina (planta 2)\n",
     b"2024-05-01 10:00:00 INFO [main] at com.acme.Worker.run(Worker.java:12)\n",
     b"Jun 14 15:16:01 host app: at 10:00 (room 4) the deploy starts\n",
+    b"INFO deploy - at noon - at dusk (maybe)\n",
     b"report: totals\n  at least two retries (3 total)\n  at most five (5 total)\n",
     b"WARN script: runtime error: x is undefined\nINFO retrying\n",
     # a header followed by ordinary lines: no frame, no finding, and the Python trace after

@@ -32,7 +32,7 @@ from logaudit.engine.tracebacks.base import (
 _LOCAL_AT = ("在".encode(), b"bei", "à".encode(), b"en", "в".encode(), "場所".encode(), b"em")
 _FRAME_AT = re.compile(rb"(?:\t| {2,})(?:at|" + b"|".join(_LOCAL_AT) + rb")[ \t]+\S")
 # No indent after a log prefix: only a whole JVM frame opens a block this way.
-_FRAME_BARE = re.compile(rb"(?<=[:\]>|]) at (?=[\w$])")
+_FRAME_BARE = re.compile(rb"(?<=[:\]>|-]) at (?=[\w$])")
 _HEAD = re.compile(
     rb"(?<![\w$.])((?:[A-Za-z_$][\w$]*\.)+[A-Z][\w$]*|[A-Z]\w*(?:Error|Exception)|Error)"
     rb"(?:[ \t]\[\w+\])?(?::[ \t](.*)|:?[ \t]*$)")
@@ -224,6 +224,6 @@ FAMILY = Family(
     detectors={"jvm-stack-trace": ("java", "kotlin", "scala"),
                "nodejs-stack-trace": ("nodejs",), "dotnet-stack-trace": ("dotnet",)},
     keywords=("Exception in thread", "\tat ", "  at ", "\\tat ", "\\n    at ", ": at ", "] at ",
-              "   在 ", "   bei ", "   à ", "   en ", "   в ", "   場所 ", "   em "),
+              "- at ", "   在 ", "   bei ", "   à ", "   en ", "   в ", "   場所 ", "   em "),
     starters=((40, start_thread), (100, start_frame)),
 )
