@@ -83,7 +83,8 @@ MASK_MODES = ("value", "message", "none")
 #: Names of multi-line block detectors a rule may use instead of a regex (see engine.blocks).
 BLOCK_DETECTORS: set[str] = {
     "python-traceback", "jvm-stack-trace", "go-panic", "nodejs-stack-trace",
-    "ruby-backtrace", "php-stack-trace", "dotnet-stack-trace", "rust-panic",
+    "ruby-backtrace", "php-stack-trace", "dotnet-stack-trace", "rust-panic", "elixir-stack-trace",
+    "dart-stack-trace", "swift-fatal-error",
 }
 
 

@@ -25,6 +25,10 @@ def resolve_overlaps(hits: list[Hit]) -> list[Hit]:
 
     Stronger = lower ``priority`` (specific token rules 10, structural rules such as URL
     credentials and key blocks 15, PII 20, generic rules 30), then higher severity.
+
+    A generic database-error hit (priority 30 and up: a server message or SQLSTATE wherever it
+    is printed) is dropped when a stronger database-error hit's match overlaps its match: the
+    driver rule (``psycopg2.errors.X: …``, ``PDOException: SQLSTATE…``) already reports the line.
     """
     if len(hits) < 2:
         return hits
@@ -35,8 +39,13 @@ def resolve_overlaps(hits: list[Hit]) -> list[Hit]:
     # check a newcomer against its two neighbours only (n log n for a line of 50,000 values).
     starts: list[int] = []
     ends: list[int] = []
+    db: list[Hit] = []  # kept database-error hits (a handful per line at most)
     for h in ranked:
-        if h.rule.category in _SUPPRESSIBLE:
+        if h.rule.category is Category.DB_ERROR:
+            if h.rule.priority >= 30 and any(k.start < h.end and h.start < k.end for k in db):
+                continue
+            db.append(h)
+        elif h.rule.category in _SUPPRESSIBLE:
             i = bisect_right(starts, h.secret_start)
             if (i and ends[i - 1] > h.secret_start) or \
                     (i < len(starts) and starts[i] < h.secret_end):
