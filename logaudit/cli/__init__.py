@@ -17,6 +17,7 @@ from logaudit.cli.console import (
     EXIT_LOCKED,
     EXIT_USAGE,
     error_line,
+    guard_stdout,
 )
 from logaudit.cli.redact import redact_command
 from logaudit.cli.report import report_command
@@ -57,6 +58,7 @@ def _root(
 
 def main() -> None:
     """Console-script entry point: run the app, turn every error into one line and an exit code."""
+    guard_stdout()
     try:
         _main()
     except SystemExit as e:

@@ -10,9 +10,9 @@ from typing import Any
 import polars as pl
 import typer
 
-from logaudit.cli.console import fail, note_line, out_console
+from logaudit.cli.console import EXIT_INCOMPLETE, fail, note_line, out_console
 from logaudit.cli.options import CONFIG_OPTION, settings_from
-from logaudit.errors import ConfigError, LogauditError
+from logaudit.errors import ConfigError, LogauditError, OutputError
 from logaudit.reports.frame import SCHEMA
 from logaudit.reports.load import Loaded, load
 from logaudit.reports.query import (
@@ -161,6 +161,8 @@ def run_report(paths: list[str], diff_paths: tuple[str, str] | None,
         else:
             total = int(collect(lf.select(pl.len())).item())
             out_console.print(summary_view(summarize(lf, by, s.top or None), by, total))
+    except OutputError as e:  # a full disk: the summary was not stored (exit 3)
+        fail(str(e), EXIT_INCOMPLETE)
     except LogauditError as e:
         fail(str(e))
     except pl.exceptions.PolarsError as e:
