@@ -26,6 +26,7 @@ from logaudit.cli.console import (
     stderr_is_tty,
 )
 from logaudit.cli.options import CONFIG_OPTION, settings_from
+from logaudit.cli.outputs import refuse_output_among, scan_inputs
 from logaudit.errors import ConfigError, ReportError
 from logaudit.fsio import check_writable
 from logaudit.logs import configure as configure_logging
@@ -137,6 +138,7 @@ def run_scan(paths: list[str], s: ScanSettings) -> int:
         if problem:
             fail(f"{output}: cannot write the report there: {problem}; "
                  "create the directory or choose another -o")
+        refuse_output_among(output, scan_inputs(output, paths, s.include, s.exclude))
     if s.state:
         problem = check_writable(s.state)
         if problem:
