@@ -491,3 +491,52 @@ def test_fuzz_rule_toml(data: bytes) -> None:
         _parse_rule_file("fuzz.toml", data)
     except RuleError as e:
         assert e.source == "fuzz.toml"
+
+
+# ------------------------------------------------------------------- lifecycle: Ctrl-C
+
+
+def test_ctrl_c_is_one_line_and_exit_130(tmp_path: Path) -> None:
+    """typer turns a KeyboardInterrupt into a silent exit 130: the user must be told that
+    nothing was written. Ctrl-C goes to the whole process group, as from a terminal."""
+    import signal
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    (tmp_path / "a.log").write_text(EMAIL * 100)
+    out, state = tmp_path / "report.jsonl", tmp_path / "state.json"
+    env = {**os.environ, "LOGAUDIT_KEY": "k", "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "logaudit", "scan", str(fifo), str(tmp_path / "a.log"), "-o",
+         str(out), "-j2", "--state", str(state)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True)
+    with open(fifo, "wb") as w:  # returns once the scan has opened the FIFO
+        w.write(EMAIL.encode())
+        w.flush()
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert err.decode().splitlines() == [
+        "logaudit: interrupted (Ctrl-C): workers stopped, no report written, state not saved"]
+    assert not out.exists() and not state.exists()
+
+
+def test_a_signal_while_workers_are_forked_is_raised_after(tmp_path: Path) -> None:
+    """Within ``signals_blocked`` a stop signal is only noted (the handler may run in the main
+    thread though another thread received it) and raised when the block ends."""
+    import signal
+
+    from logaudit import lifecycle
+
+    reached = []
+    with pytest.raises(lifecycle.Interrupted), lifecycle.terminate_raises():
+        with lifecycle.signals_blocked():
+            os.kill(os.getpid(), signal.SIGINT)
+            signal.raise_signal(signal.SIGINT)  # as if delivered to another thread
+            reached.append(True)
+        reached.append(False)
+    assert reached == [True]
+    with pytest.raises(lifecycle.Terminated), lifecycle.terminate_raises():
+        with lifecycle.signals_blocked():
+            signal.raise_signal(signal.SIGTERM)
+            os.kill(os.getpid(), signal.SIGINT)

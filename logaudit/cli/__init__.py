@@ -24,7 +24,7 @@ from logaudit.cli.report import report_command
 from logaudit.cli.rules import rules_app
 from logaudit.cli.scan import scan_command
 from logaudit.errors import ConfigError, LogauditError
-from logaudit.lifecycle import EXIT_TERMINATED, Terminated, terminate_raises
+from logaudit.lifecycle import EXIT_TERMINATED, Interrupted, Terminated, terminate_raises
 from logaudit.logs import write_failure
 
 app = typer.Typer(
@@ -88,8 +88,8 @@ def _main() -> None:
     except Terminated:
         error_line("terminated (SIGTERM): workers stopped, no report written, state not saved")
         sys.exit(EXIT_TERMINATED)
-    except KeyboardInterrupt:
-        error_line("interrupted; no report was written")
+    except (Interrupted, KeyboardInterrupt):
+        error_line("interrupted (Ctrl-C): workers stopped, no report written, state not saved")
         sys.exit(EXIT_INTERRUPTED)
     except ConfigError as e:
         error_line(str(e))
