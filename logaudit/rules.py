@@ -449,12 +449,17 @@ def _parse_rule_file(src: str, content: bytes) -> list[Rule]:
         raise RuleError(src, "-", "rule file is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as e:
         raise RuleError(src, "-", f"invalid TOML: {e}") from None
+    except RecursionError:
+        raise RuleError(src, "-", "invalid TOML: nested too deeply") from None
     unknown_top = set(data) - {"rules", "pack", "allow"}  # [[allow]]: logaudit.allowlist
     if unknown_top:
         raise RuleError(src, "-", f"unknown top-level key(s): {', '.join(sorted(unknown_top))}")
     rules = data.get("rules", [])
     if not isinstance(rules, list) or not all(isinstance(r, dict) for r in rules):
         raise RuleError(src, "-", "expected [[rules]] tables")
+    if not rules and not data.get("allow"):
+        # An empty or misnamed file ([[rule]]) would otherwise add nothing, silently.
+        raise RuleError(src, "-", "no [[rules]] tables found (nor [[allow]] entries)")
     return [build_rule(r, src) for r in rules]
 
 
@@ -593,6 +598,8 @@ def check_rule_file(path: Path) -> tuple[list[tuple[str, bool, str]], RuleError 
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
         return [], RuleError(str(path), "-", f"cannot load: {e}")
+    except RecursionError:
+        return [], RuleError(str(path), "-", "cannot load: invalid TOML: nested too deeply")
     results: list[tuple[str, bool, str]] = []
     seen: set[str] = set()
     for raw in data.get("rules", []) if isinstance(data.get("rules"), list) else []:
