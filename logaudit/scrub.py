@@ -54,6 +54,9 @@ _MIN_SECRET = 4  # shorter values would mask ordinary words
 _lock = threading.Lock()
 _values: set[str] = set()
 _rules: list[Rule] | None = None
+_names: dict[str, str] = {}  # path -> name_text(path), cleared when the credentials change
+# (rule, its lower-case keywords as bytes) for the rules in ``_rules``; rebuilt when they change.
+_keyed: tuple[list[Rule] | None, list[tuple[Rule, tuple[bytes, ...]]]] = (None, [])
 
 
 def option_secrets(options: Any) -> list[str]:
@@ -97,6 +100,7 @@ def register(paths: Sequence[str] = (), options: Any = None,
     global _rules
     found = url_secrets(paths) + option_secrets(options or {})
     with _lock:
+        _names.clear()
         _values.update(found)
         if rules is not None:
             _rules = [r for r in rules if r.category.value == "secret" and not r.detector]
@@ -106,6 +110,7 @@ def forget() -> None:
     """Drop registered credentials (tests; a long-lived process between unrelated scans)."""
     global _rules
     with _lock:
+        _names.clear()
         _values.clear()
         _rules = None
 
@@ -135,18 +140,67 @@ def _secret_rules() -> list[Rule]:
     return _rules
 
 
-def mask_secrets(text: str) -> str:
-    """``text`` with every value a secret rule confirms masked as a finding's value is."""
+def to_bytes(text: str) -> bytes:
+    """The bytes ``text`` stands for: a name read from the file system or a tar header keeps
+    its undecodable bytes as lone surrogates (``surrogateescape``), which come back here."""
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a surrogate that stands for no byte (JSON "\ud800")
+        return text.encode("utf-8", "surrogatepass")
+
+
+def printable(text: str) -> str:
+    """``text`` encodable as UTF-8: each byte that is not valid UTF-8 written as ``\xff``.
+
+    File and archive-member names are bytes on Linux; a name that is not UTF-8 reaches logaudit
+    with lone surrogates, which no output can encode (``UnicodeEncodeError``). Valid text is
+    returned as it is.
+    """
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return to_bytes(text).decode("utf-8", "backslashreplace")
+
+
+_LINE_BREAKS = bytes.maketrans(b"\n\r", b"  ")
+_NAME_SEPARATORS = bytes.maketrans(b"\n\r-", b"   ")
+
+
+def name_variants(raw: bytes) -> list[bytes]:
+    """The texts a name (or a message quoting one) is matched in, all as long as ``raw`` so
+    offsets carry over: ``raw`` with line breaks as spaces (a rule sees one line), and, when
+    it has a ``-``, also with each ``-`` as a space. Token rules refuse a value glued to a word
+    (``(?<![\\w-])ghp_…``), yet ``dump-ghp_….log`` names one."""
+    one_line = raw.translate(_LINE_BREAKS)
+    if b"-" not in raw:
+        return [one_line]
+    return [one_line, raw.translate(_NAME_SEPARATORS)]
+
+
+def _keyed_rules() -> list[tuple[Rule, tuple[bytes, ...]]]:
+    global _keyed
+    rules = _secret_rules()
+    if _keyed[0] is not rules:
+        _keyed = (rules, [(r, tuple(k.lower().encode() for k in r.keywords)) for r in rules])
+    return _keyed[1]
+
+
+def mask_secrets(text: str, keep_bytes: bool = False) -> str:
+    """``text`` with every value a secret rule confirms masked as a finding's value is, and
+    bytes that are not UTF-8 written as ``\xff`` (see :func:`printable`) — or, with
+    ``keep_bytes``, kept as the lone surrogates they came as (a name that must still name its
+    file, as in the ``--state`` file)."""
     from logaudit.findings import mask_value
     from logaudit.rules import Category
 
-    raw = text.encode("utf-8", "surrogateescape")
+    raw = to_bytes(text)
     low = raw.lower()
     spans: list[tuple[int, int, bytes]] = []
-    for rule in _secret_rules():
-        if rule.keywords and not any(k.lower().encode() in low for k in rule.keywords):
+    for rule, keywords in _keyed_rules():
+        if keywords and not any(k in low for k in keywords):
             continue
-        for m in rule.find(raw):
+        for m in (m for variant in name_variants(raw) for m in rule.find(variant)):
             value = raw[m.secret_start:m.secret_end]
             prefix = b""
             for k in rule.keywords:
@@ -157,7 +211,7 @@ def mask_secrets(text: str) -> str:
             spans.append((m.secret_start, m.secret_end,
                           mask_value(value, Category.SECRET, prefix).encode()))
     if not spans:
-        return text
+        return text if keep_bytes else printable(text)
     out = bytearray()
     pos = 0
     for s, e, masked in sorted(spans):
@@ -166,7 +220,7 @@ def mask_secrets(text: str) -> str:
         out += raw[pos:s] + masked
         pos = e
     out += raw[pos:]
-    return out.decode("utf-8", "replace")
+    return out.decode("utf-8", "surrogateescape" if keep_bytes else "backslashreplace")
 
 
 def strip_userinfo(url: str) -> str:
@@ -186,6 +240,19 @@ def scrub_message(text: str, extra: Iterable[str] = ()) -> str:
         if v in text:
             text = text.replace(v, "***")
     return mask_secrets(scrub_url(text))
+
+
+def name_text(path: str) -> str:
+    """A file or archive-member path as every output shows it: secrets in the name masked (as
+    :func:`scrub_message` masks them), bytes that are not UTF-8 written as ``\xff``. Control
+    characters are left to each output's own escaping (JSON keeps them exact)."""
+    shown = _names.get(path)
+    if shown is None:
+        shown = scrub_message(path)
+        if len(_names) >= 65536:
+            _names.clear()
+        _names[path] = shown
+    return shown
 
 
 def scrub_data(value: Any) -> Any:
