@@ -145,7 +145,7 @@ def state_lock(path: str, wait: float = 0.0) -> Iterator[None]:
     """
     lock_path = f"{path}.lock"
     try:
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        fd = fsio.open_lock(lock_path)  # never through a symlink, only a regular file
     except OSError as e:
         raise ConfigError(f"{lock_path}: cannot create the lock file ({e.strerror})") from None
     # Held by this process only: a forked worker sharing the descriptor would hold the lock
