@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import tarfile
+import zipfile
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -62,6 +63,24 @@ def bad_tree(tmp_path: Path) -> Path:
         f.write(CONTENT)
     (root / "inner.tar").write_bytes(_tar([(b"m\xfe\x1b]8;;x\x07.log", CONTENT)]))
     return root
+
+
+def _zip_with_name(name: bytes, data: bytes) -> bytes:
+    """A zip whose member name is ``name`` with the UTF-8 flag set, valid UTF-8 or not."""
+    buf = io.BytesIO()
+    placeholder = "é" * (len(name) // 2) + "x" * (len(name) % 2)  # sets the UTF-8 flag
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr(placeholder, data)
+    raw = buf.getvalue()
+    assert raw.count(placeholder.encode()) == 2  # local header and central directory
+    return raw.replace(placeholder.encode(), name)
+
+
+def test_non_utf8_zip_member_name_is_kept(tmp_path: Path) -> None:
+    (tmp_path / "a.zip").write_bytes(_zip_with_name(b"z\xff\xfe.log", CONTENT))
+    res = scan([str(tmp_path / "a.zip")], workers=1)
+    assert not res.errors
+    assert set(res.findings["path"]) == {f"{tmp_path}/a.zip!z\\xff\\xfe.log"}
 
 
 @pytest.fixture
