@@ -186,6 +186,47 @@ def _keyed_rules() -> list[tuple[Rule, tuple[bytes, ...]]]:
     return _keyed[1]
 
 
+_engine_cache: list[tuple[list[Rule], Any]] = []
+
+
+def _engine() -> Any:
+    """The secret rules compiled into an engine (its prefilter picks the few rules worth
+    confirming: trying every rule's regex cost about 1 ms per file name); None when it cannot
+    be built, and the rules are then tried one by one."""
+    rules = _secret_rules()
+    if _engine_cache and _engine_cache[0][0] is rules:
+        return _engine_cache[0][1]
+    from logaudit.engine.scanner import Engine
+
+    try:
+        eng: Any = Engine(rules) if rules else None
+    except Exception:  # noqa: BLE001 - masking must never fail: fall back to the plain loop
+        eng = None
+    _engine_cache[:] = [(rules, eng)]
+    return eng
+
+
+def _secret_hits(raw: bytes) -> list[tuple[Rule, int, int]]:
+    """``(rule, value start, value end)`` of every secret-rule match in ``raw`` (a name or a
+    message), in any of its :func:`name_variants`."""
+    out: list[tuple[Rule, int, int]] = []
+    eng = _engine()
+    if eng is not None:
+        from logaudit.sources.chunking import Chunk
+
+        for variant in name_variants(raw):
+            for lh in eng.scan_line_rules(Chunk(variant, 1, 0, len(variant), 0))[0]:
+                out.extend((h.rule, h.secret_start, h.secret_end) for h in lh.hits)
+        return out
+    low = raw.lower()
+    for rule, keywords in _keyed_rules():
+        if keywords and not any(k in low for k in keywords):
+            continue
+        out.extend((rule, m.secret_start, m.secret_end)
+                   for variant in name_variants(raw) for m in rule.find(variant))
+    return out
+
+
 def mask_secrets(text: str, keep_bytes: bool = False) -> str:
     """``text`` with every value a secret rule confirms masked as a finding's value is, and
     bytes that are not UTF-8 written as ``\xff`` (see :func:`printable`) — or, with
@@ -195,21 +236,18 @@ def mask_secrets(text: str, keep_bytes: bool = False) -> str:
     from logaudit.rules import Category
 
     raw = to_bytes(text)
-    low = raw.lower()
     spans: list[tuple[int, int, bytes]] = []
-    for rule, keywords in _keyed_rules():
-        if keywords and not any(k in low for k in keywords):
+    for rule, start, end in _secret_hits(raw):
+        if end <= start:
             continue
-        for m in (m for variant in name_variants(raw) for m in rule.find(variant)):
-            value = raw[m.secret_start:m.secret_end]
-            prefix = b""
-            for k in rule.keywords:
-                kb = k.lower().encode()
-                if len(kb) <= 12 and value.lower().startswith(kb):
-                    prefix = value[:len(kb)]
-                    break
-            spans.append((m.secret_start, m.secret_end,
-                          mask_value(value, Category.SECRET, prefix).encode()))
+        value = raw[start:end]
+        prefix = b""
+        for k in rule.keywords:
+            kb = k.lower().encode()
+            if len(kb) <= 12 and value.lower().startswith(kb):
+                prefix = value[:len(kb)]
+                break
+        spans.append((start, end, mask_value(value, Category.SECRET, prefix).encode()))
     if not spans:
         return text if keep_bytes else printable(text)
     out = bytearray()

@@ -318,3 +318,23 @@ def test_sarif_name_finding_has_no_region(secret_tree: Path, tmp_path: Path,
     assert "region" not in names[0]["locations"][0]["physicalLocation"]
     assert all(r["locations"][0]["physicalLocation"]["region"]["startLine"] >= 1
                for r in results if r not in names)
+
+
+def test_baseline_from_an_older_report_masks_names() -> None:
+    from logaudit.baseline import Baseline
+
+    b = Baseline()
+    b.add([{"fingerprint": "f1", "rule_id": "generic-password", "category": "secret",
+            "severity": "medium", "path": f"logs/{SECRET_NAME}"}])
+    assert b.entries["f1"].paths == [f"logs/dump-{MASKED}.log"]
+
+
+def test_masking_many_names_uses_the_engine() -> None:
+    # The engine's prefilter picks the rules to confirm; the loop over every rule is only the
+    # fallback. Same result either way.
+    names = [f"/var/log/app-{i}/{SECRET_NAME}" for i in range(3)] + ["/var/log/plain.log"]
+    fast = [scrub.mask_secrets(n) for n in names]
+    assert scrub._engine() is not None
+    scrub._engine_cache[:] = [(scrub._secret_rules(), None)]
+    slow = [scrub.mask_secrets(n) for n in names]
+    assert fast == slow and TOKEN not in "".join(fast) and fast[-1] == "/var/log/plain.log"
