@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-import traceback
 
 import typer
 
@@ -18,6 +17,7 @@ from logaudit.cli.console import (
     EXIT_USAGE,
     error_line,
     guard_stdout,
+    traceback_lines,
 )
 from logaudit.cli.redact import redact_command
 from logaudit.cli.report import report_command
@@ -109,7 +109,7 @@ def _main() -> None:
         sys.exit(int(getattr(e, "exit_code", EXIT_USAGE)))
     except Exception as e:  # anything unexpected
         if debug:
-            traceback.print_exc()
+            traceback_lines()  # scrubbed: exception text may quote a secret
         # NOTE: only the exception type by default; a message could quote input bytes.
         error_line(f"internal error ({type(e).__name__}); the scan did not complete. "
                    "Run again with --debug for the traceback and report it.")

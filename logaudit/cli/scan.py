@@ -28,11 +28,13 @@ from logaudit.cli.console import (
 from logaudit.cli.options import CONFIG_OPTION, settings_from
 from logaudit.cli.outputs import refuse_output_among, scan_inputs
 from logaudit.errors import ConfigError, ReportError
+from logaudit.escaping import escape_control
 from logaudit.fsio import check_writable
 from logaudit.logs import configure as configure_logging
 from logaudit.reports.summary import one_line, severity_at_least
 from logaudit.reports.table import render
 from logaudit.reports.writers import ReportFormat, write_report
+from logaudit.reports.writers.interface import location
 from logaudit.rules import PACKS, Severity
 from logaudit.runner import TaskResult
 from logaudit.settings import Engine, Executor, LogFormat, ScanSettings
@@ -252,14 +254,10 @@ def _print_allowed(allowed: dict[str, Any], result: ScanResult, show: bool) -> N
         for col in ("rule", "location", "match"):
             t.add_column(col, overflow="fold")
         for r in result.allowed.iter_rows(named=True):
-            t.add_row(Text(r["rule_id"]), Text(_plain(f"{r['path']}:{r['line']}:{r['column']}")),
-                      Text(_plain(r["match"])))
+            # Names and values are chosen by whoever wrote the logs: escaped, never obeyed.
+            t.add_row(Text(escape_control(r["rule_id"])), Text(escape_control(location(r))),
+                      Text(escape_control(r["match"])))
         out_console.print(t)
-
-
-def _plain(text: str) -> str:
-    """Log bytes never drive the terminal: control characters shown as ``?``."""
-    return "".join("?" if ord(c) < 32 or 127 <= ord(c) < 160 else c for c in text)
 
 
 def _run(paths: list[str], show_progress: bool, s: ScanSettings) -> ScanResult:
