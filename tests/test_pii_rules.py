@@ -237,3 +237,17 @@ def test_not_reference_keeps_keys(value: str) -> None:
 ])
 def test_credential_shape(value: str, ok: bool) -> None:
     assert VALIDATORS["credential_shape"](value.encode()) is ok
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(sorted(VALIDATORS)), st.binary(max_size=40))
+def test_validators_never_raise(name: str, value: bytes) -> None:
+    """Validators see hostile bytes (whatever a regex let through): a verdict, never a crash."""
+    assert VALIDATORS[name](value) in (True, False)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet="0123456789 +-().", min_size=1, max_size=24))
+def test_phone_validators_never_raise(value: str) -> None:
+    assert phone_national(value.encode()) in (True, False)
+    assert VALIDATORS["phone"](value.encode()) in (True, False)
