@@ -56,8 +56,7 @@ class AhoCorasickPrefilter:
                 # keyword must be its UTF-8 bytes read the same way
                 by_literal.setdefault(p.text.encode().lower().decode("latin-1"), []).append(i)
         for lit, ids in by_literal.items():
-            # The block is searched as latin-1 text: a UTF-8 keyword (手机号) must be its bytes.
-            self._automaton.add_word(lit.encode().decode("latin-1"), tuple(ids))
+            self._automaton.add_word(lit, tuple(ids))
         self._has_words = bool(by_literal)
         if self._has_words:
             self._automaton.make_automaton()
