@@ -334,7 +334,16 @@ def test_masking_many_names_uses_the_engine() -> None:
     # fallback. Same result either way.
     names = [f"/var/log/app-{i}/{SECRET_NAME}" for i in range(3)] + ["/var/log/plain.log"]
     fast = [scrub.mask_secrets(n) for n in names]
-    assert scrub._engine() is not None
-    scrub._engine_cache[:] = [(scrub._secret_rules(), None)]
+    assert scrub._engine(scrub._secret_rules()) is not None
+    scrub._engine_cache[False] = (scrub._secret_rules(), None)
     slow = [scrub.mask_secrets(n) for n in names]
     assert fast == slow and TOKEN not in "".join(fast) and fast[-1] == "/var/log/plain.log"
+
+
+def test_pii_in_a_name_is_masked_in_paths(tmp_path: Path) -> None:
+    (tmp_path / "order-4111111111111111.log").write_bytes(b"nothing to see\n")
+    res = scan([str(tmp_path)], workers=1)
+    row = res.findings.row(0, named=True)
+    assert (row["rule_id"], row["line"]) == ("payment-card-number", 0)
+    assert "4111111111111111" not in row["path"] + row["context"] + row["match"]
+    assert row["path"].endswith("order-**** **** **** 1111.log")
