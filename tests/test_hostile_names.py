@@ -347,3 +347,17 @@ def test_pii_in_a_name_is_masked_in_paths(tmp_path: Path) -> None:
     assert (row["rule_id"], row["line"]) == ("payment-card-number", 0)
     assert "4111111111111111" not in row["path"] + row["context"] + row["match"]
     assert row["path"].endswith("order-**** **** **** 1111.log")
+
+
+def test_pii_in_a_name_is_masked_in_messages_and_the_log(tmp_path: Path) -> None:
+    root = tmp_path / "logs"
+    root.mkdir()
+    (root / "order-4111111111111111.log.gz").write_bytes(gzip.compress(CONTENT * 3000)[:200])
+    log = tmp_path / "run.log"
+    out = tmp_path / "r.json"
+    r = _cli("scan", "-j", "1", str(root), "-o", str(out), "--log-file", str(log))
+    assert r.returncode == 3
+    for where, text in (("stderr", r.stderr.decode()), ("log", log.read_text()),
+                        ("run record", out.read_text())):
+        assert "4111111111111111" not in text, where
+        assert "order-**** **** **** 1111.log.gz" in text, where

@@ -36,6 +36,7 @@ from logaudit.reports.writers import ReportFormat, write_report
 from logaudit.reports.writers.interface import location
 from logaudit.rules import PACKS, Severity
 from logaudit.runner import TaskResult
+from logaudit.scrub import name_text
 from logaudit.settings import Engine, Executor, LogFormat, ScanSettings
 from logaudit.state import LockedError, state_lock
 
@@ -156,9 +157,9 @@ def _scan_and_report(paths: list[str], s: ScanSettings, output: str | None,
     quiet = s.quiet
     for err in result.errors:
         if err.kind == "error":
-            error_line(f"{err.path}: {err.reason}")
+            error_line(f"{name_text(err.path)}: {err.reason}")
         elif not quiet:
-            note_line(f"logaudit: skipped {err.path}: {err.reason}", style="dim")
+            note_line(f"logaudit: skipped {name_text(err.path)}: {err.reason}", style="dim")
     df = result.findings
     code = exit_code(result, s.fail_on.value)
     out_fmt = s.out_format
