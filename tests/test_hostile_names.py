@@ -18,6 +18,8 @@ from urllib.parse import unquote
 
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from logaudit import scrub
 from logaudit.api import scan
@@ -361,3 +363,41 @@ def test_pii_in_a_name_is_masked_in_messages_and_the_log(tmp_path: Path) -> None
                         ("run record", out.read_text())):
         assert "4111111111111111" not in text, where
         assert "order-**** **** **** 1111.log.gz" in text, where
+
+
+_NAME_BYTES = st.binary(min_size=1, max_size=40).filter(
+    lambda b: b"\x00" not in b and b"/" not in b and b not in (b".", b".."))
+
+
+@settings(max_examples=60, deadline=None)
+@given(_NAME_BYTES)
+def test_any_name_bytes_are_shown_as_valid_text(name: bytes) -> None:
+    text = os.fsdecode(name)
+    shown = scrub.name_text(text)
+    shown.encode("utf-8")  # never a lone surrogate
+    assert scrub.to_bytes(text) == name  # the internal form is lossless
+    if name.isascii() or _is_utf8(name):
+        assert scrub.printable(text) == text
+
+
+def _is_utf8(b: bytes) -> bool:
+    try:
+        b.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(_NAME_BYTES)
+def test_any_tar_member_name_is_scanned(tmp_path: Path, name: bytes) -> None:
+    archive = tmp_path / "m.tar"
+    archive.write_bytes(_tar([(name, b"password=Tr0ub4dorX77xq\n")]))
+    res = scan([str(archive)], workers=1)
+    assert not res.errors
+    content = res.findings.filter(pl.col("line") == 1)
+    assert content["rule_id"].to_list() == ["generic-password"]
+    shown = content["path"][0]
+    shown.encode("utf-8")
+    assert shown.startswith(f"{archive}!")
