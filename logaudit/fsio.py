@@ -171,3 +171,19 @@ def check_writable(path: str) -> str | None:
     if not os.path.isdir(directory) or not os.access(directory, os.W_OK):
         return f"{directory} is not a writable directory"
     return None
+
+
+def file_id(path: str | os.PathLike[str]) -> tuple[int, int] | None:
+    """``(device, inode)`` of the file ``path`` leads to (through symbolic links), or None when
+    there is none. Two names of one file (a symlink, a hard link) have the same id."""
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return st.st_dev, st.st_ino
+
+
+def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
+    """True when ``a`` and ``b`` both exist and are one file (same device and inode)."""
+    ida = file_id(a)
+    return ida is not None and ida == file_id(b)

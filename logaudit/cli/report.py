@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -10,11 +11,12 @@ from typing import Any
 import polars as pl
 import typer
 
-from logaudit.cli.console import fail, note_line, out_console
+from logaudit.cli.console import EXIT_INCOMPLETE, fail, note_line, out_console
 from logaudit.cli.options import CONFIG_OPTION, settings_from
-from logaudit.errors import ConfigError, LogauditError
+from logaudit.cli.outputs import refuse_output_among
+from logaudit.errors import ConfigError, LogauditError, OutputError
 from logaudit.reports.frame import SCHEMA
-from logaudit.reports.load import Loaded, load
+from logaudit.reports.load import Loaded, expand, load
 from logaudit.reports.query import (
     Filters,
     collect,
@@ -120,6 +122,7 @@ def run_report(paths: list[str], diff_paths: tuple[str, str] | None,
     # Terminal view unless the output goes elsewhere in a format of its own.
     as_data = output is not None or fmt not in (None, ReportFormat.TABLE)
     try:
+        refuse_output_among(output, _report_files([*diff_paths] if diff_paths else paths))
         if diff_paths:
             if paths:
                 fail("--diff OLD NEW takes its two reports itself; drop the other paths")
@@ -164,10 +167,22 @@ def run_report(paths: list[str], diff_paths: tuple[str, str] | None,
         else:
             total = int(collect(lf.select(pl.len())).item())
             out_console.print(summary_view(summarize(lf, by, s.top or None), by, total))
+    except OutputError as e:  # a full disk: the summary was not stored (exit 3)
+        fail(str(e), EXIT_INCOMPLETE)
     except LogauditError as e:
         fail(str(e))
     except pl.exceptions.PolarsError as e:
         fail(f"cannot read the reports ({type(e).__name__}: {str(e).splitlines()[0][:200]})")
+
+
+def _report_files(specs: list[str]) -> Iterator[str]:
+    """The report files ``specs`` (files, directories, globs) name, listed only when asked;
+    an unreadable spec is left to the load, which says why."""
+    for spec in specs:
+        try:
+            yield from (str(f) for f, _ in expand([spec]))
+        except LogauditError:
+            yield spec
 
 
 def _meta(kind: str, record: dict[str, Any], title: str, **extra: Any) -> dict[str, Any]:

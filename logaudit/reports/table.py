@@ -48,6 +48,10 @@ def render(df: pl.DataFrame, run: dict[str, Any], max_rows: int = MAX_ROWS) -> R
     c = run.get("counters", {})
     head = (f"run {escape_any(run.get('run_id', '?'))}: {c.get('inputs_scanned', 0)} input(s), "
             f"{human_bytes(c.get('bytes_scanned', 0))} scanned, {len(df)} finding(s)")
+    if c.get("inputs_skipped", 0):
+        head += f", {c['inputs_skipped']} skipped (not scanned)"
+    if c.get("inputs_failed", 0):
+        head += f", {c['inputs_failed']} not read"
     parts.append(Text(head, style="bold"))
     if df.is_empty():
         parts.append(Text("No findings.", style="green"))

@@ -17,7 +17,7 @@ from typing import Any
 
 import polars as pl
 
-from logaudit.errors import ConfigError, ReportError
+from logaudit.errors import ConfigError, OutputError
 from logaudit.escaping import escape_control, json_text
 from logaudit.fsio import replacing
 from logaudit.reports.writers import ReportFormat
@@ -139,7 +139,7 @@ def write_table(df: pl.DataFrame, path: str, fmt: ReportFormat, meta: dict[str, 
         with replacing(path) as tmp:
             _writer(fmt, csv_raw)(df, tmp, meta)
     except OSError as e:
-        raise ReportError(f"{path}: cannot write the summary ({e.strerror or type(e).__name__}); "
+        raise OutputError(f"{path}: cannot write the summary ({e.strerror or type(e).__name__}); "
                           "check the directory exists and is writable") from None
 
 

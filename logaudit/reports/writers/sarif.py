@@ -111,6 +111,14 @@ def sarif_document(df: pl.DataFrame, run: dict[str, Any]) -> dict[str, Any]:
         "executionSuccessful": not counters.get("inputs_failed", 0),
         "properties": {"counters": counters, "runId": run.get("run_id", "")},
     }
+    # Inputs not read, skipped or odd: SARIF's own place for what the tool could not do.
+    notes = [{"level": {"error": "error", "warning": "warning"}.get(e.get("kind", ""), "note"),
+              "message": {"text": f"{e.get('kind', 'error')}: {e.get('reason', '')}"},
+              "locations": [{"physicalLocation": {
+                  "artifactLocation": {"uri": artifact_uri(str(e.get("path", "")))}}}]}
+             for e in run.get("errors", [])]
+    if notes:
+        invocation["toolExecutionNotifications"] = notes
     if run.get("started"):
         invocation["startTimeUtc"] = run["started"]
     if run.get("finished"):
