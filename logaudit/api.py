@@ -74,7 +74,8 @@ class ScanResult:
             "run_id": self.run_id, "tool": "logaudit", "version": __version__,
             "started": self.started.isoformat(), "finished": self.finished.isoformat(),
             "engine": self.engine, "rules": self.rules, "counters": self.counters.as_dict(),
-            "errors": [{"path": e.path, "reason": e.reason, "kind": e.kind} for e in self.errors],
+            "errors": [{"path": scrub.name_text(e.path), "reason": e.reason, "kind": e.kind}
+                       for e in self.errors],
             **self.extra,
         }
 
@@ -191,7 +192,8 @@ def scan(
                              "stale": len(outcome.stale), "stale_fingerprints": outcome.stale}
         counters.findings = len(findings)
     for err in errors:
-        event("input." + err.kind, opts.run_id, logging.WARNING, path=err.path, reason=err.reason)
+        event("input." + err.kind, opts.run_id, logging.WARNING,
+              path=scrub.name_text(err.path), reason=err.reason)
     event("scan.end", opts.run_id, **counters.as_dict())
     return ScanResult(
         findings=to_frame(findings), errors=errors, counters=counters, run_id=opts.run_id,

@@ -54,6 +54,9 @@ _MIN_SECRET = 4  # shorter values would mask ordinary words
 _lock = threading.Lock()
 _values: set[str] = set()
 _rules: list[Rule] | None = None
+# The rules whose values are masked in file and member names: secret and PII (a card number or
+# an e-mail address in a name is shown masked, as the finding in that name shows it).
+_name_rules: list[Rule] | None = None
 _names: dict[str, str] = {}  # path -> name_text(path), cleared when the credentials change
 # (rule, its lower-case keywords as bytes) for the rules in ``_rules``; rebuilt when they change.
 _keyed: tuple[list[Rule] | None, list[tuple[Rule, tuple[bytes, ...]]]] = (None, [])
@@ -97,22 +100,24 @@ def register(paths: Sequence[str] = (), options: Any = None,
              rules: Sequence[Rule] | None = None) -> None:
     """Make the credentials of a scan known: URL user-info in ``paths``, storage ``options``
     values; ``rules``: the secret rules to run over messages (default: the built-in ones)."""
-    global _rules
+    global _rules, _name_rules
     found = url_secrets(paths) + option_secrets(options or {})
     with _lock:
         _names.clear()
         _values.update(found)
         if rules is not None:
             _rules = [r for r in rules if r.category.value == "secret" and not r.detector]
+            _name_rules = [r for r in rules if r.category.value in ("secret", "pii")
+                           and not r.detector]
 
 
 def forget() -> None:
     """Drop registered credentials (tests; a long-lived process between unrelated scans)."""
-    global _rules
+    global _rules, _name_rules
     with _lock:
         _names.clear()
         _values.clear()
-        _rules = None
+        _rules = _name_rules = None
 
 
 def _known_values(extra: Iterable[str] = ()) -> list[str]:
@@ -125,19 +130,33 @@ def _known_values(extra: Iterable[str] = ()) -> list[str]:
     return sorted(forms, key=len, reverse=True)
 
 
+def _builtin() -> list[Rule]:
+    from logaudit.errors import LogauditError
+    from logaudit.rules import load_builtin_rules
+
+    try:
+        return [r for r in load_builtin_rules() if not r.detector]
+    except LogauditError:
+        return []
+
+
 def _secret_rules() -> list[Rule]:
     global _rules
     if _rules is None:
-        from logaudit.errors import LogauditError
-        from logaudit.rules import load_builtin_rules
-
-        try:
-            loaded = load_builtin_rules()
-        except LogauditError:
-            loaded = []
+        loaded = [r for r in _builtin() if r.category.value == "secret"]
         with _lock:
-            _rules = [r for r in loaded if r.category.value == "secret" and not r.detector]
+            _rules = loaded
     return _rules
+
+
+def _names_rules() -> list[Rule]:
+    global _name_rules
+    if _name_rules is None:
+        loaded = [r for r in _builtin()
+                  if r.category.value == "secret" or (r.category.value == "pii" and r.enabled)]
+        with _lock:
+            _name_rules = loaded
+    return _name_rules
 
 
 def to_bytes(text: str) -> bytes:
@@ -178,39 +197,40 @@ def name_variants(raw: bytes) -> list[bytes]:
     return [one_line, raw.translate(_NAME_SEPARATORS)]
 
 
-def _keyed_rules() -> list[tuple[Rule, tuple[bytes, ...]]]:
+def _keyed_rules(rules: list[Rule]) -> list[tuple[Rule, tuple[bytes, ...]]]:
     global _keyed
-    rules = _secret_rules()
     if _keyed[0] is not rules:
         _keyed = (rules, [(r, tuple(k.lower().encode() for k in r.keywords)) for r in rules])
     return _keyed[1]
 
 
-_engine_cache: list[tuple[list[Rule], Any]] = []
+# Engines over ``_rules`` and ``_name_rules``, with the rule list each was built from.
+_engine_cache: dict[bool, tuple[list[Rule], Any]] = {}
 
 
-def _engine() -> Any:
-    """The secret rules compiled into an engine (its prefilter picks the few rules worth
-    confirming: trying every rule's regex cost about 1 ms per file name); None when it cannot
-    be built, and the rules are then tried one by one."""
-    rules = _secret_rules()
-    if _engine_cache and _engine_cache[0][0] is rules:
-        return _engine_cache[0][1]
+def _engine(rules: list[Rule], names: bool = False) -> Any:
+    """``rules`` compiled into an engine (its prefilter picks the few rules worth confirming:
+    trying every rule's regex cost about 1 ms per file name); None when it cannot be built,
+    and the rules are then tried one by one."""
+    cached = _engine_cache.get(names)
+    if cached is not None and cached[0] is rules:
+        return cached[1]
     from logaudit.engine.scanner import Engine
 
     try:
         eng: Any = Engine(rules) if rules else None
     except Exception:  # noqa: BLE001 - masking must never fail: fall back to the plain loop
         eng = None
-    _engine_cache[:] = [(rules, eng)]
+    _engine_cache[names] = (rules, eng)
     return eng
 
 
-def _secret_hits(raw: bytes) -> list[tuple[Rule, int, int]]:
-    """``(rule, value start, value end)`` of every secret-rule match in ``raw`` (a name or a
-    message), in any of its :func:`name_variants`."""
+def _hits(raw: bytes, names: bool) -> list[tuple[Rule, int, int]]:
+    """``(rule, value start, value end)`` of every match in ``raw`` (a name or a message), in
+    any of its :func:`name_variants`, of the secret rules (``names``: and the PII rules)."""
+    rules = _names_rules() if names else _secret_rules()
     out: list[tuple[Rule, int, int]] = []
-    eng = _engine()
+    eng = _engine(rules, names)
     if eng is not None:
         from logaudit.sources.chunking import Chunk
 
@@ -219,7 +239,7 @@ def _secret_hits(raw: bytes) -> list[tuple[Rule, int, int]]:
                 out.extend((h.rule, h.secret_start, h.secret_end) for h in lh.hits)
         return out
     low = raw.lower()
-    for rule, keywords in _keyed_rules():
+    for rule, keywords in _keyed_rules(rules):
         if keywords and not any(k in low for k in keywords):
             continue
         out.extend((rule, m.secret_start, m.secret_end)
@@ -230,14 +250,23 @@ def _secret_hits(raw: bytes) -> list[tuple[Rule, int, int]]:
 def mask_secrets(text: str, keep_bytes: bool = False) -> str:
     """``text`` with every value a secret rule confirms masked as a finding's value is, and
     bytes that are not UTF-8 written as ``\xff`` (see :func:`printable`) — or, with
-    ``keep_bytes``, kept as the lone surrogates they came as (a name that must still name its
-    file, as in the ``--state`` file)."""
+    ``keep_bytes``, kept as the lone surrogates they came as."""
+    return _masked(text, keep_bytes, names=False)
+
+
+def mask_name(text: str, keep_bytes: bool = False) -> str:
+    """:func:`mask_secrets` for a file or member name: PII values (a card number, an e-mail
+    address) are masked too, as the finding in that name shows them. ``keep_bytes`` for a
+    name that must still name its file (the ``--state`` file)."""
+    return _masked(text, keep_bytes, names=True)
+
+
+def _masked(text: str, keep_bytes: bool, names: bool) -> str:
     from logaudit.findings import mask_value
-    from logaudit.rules import Category
 
     raw = to_bytes(text)
     spans: list[tuple[int, int, bytes]] = []
-    for rule, start, end in _secret_hits(raw):
+    for rule, start, end in _hits(raw, names):
         if end <= start:
             continue
         value = raw[start:end]
@@ -247,7 +276,7 @@ def mask_secrets(text: str, keep_bytes: bool = False) -> str:
             if len(kb) <= 12 and value.lower().startswith(kb):
                 prefix = value[:len(kb)]
                 break
-        spans.append((start, end, mask_value(value, Category.SECRET, prefix).encode()))
+        spans.append((start, end, mask_value(value, rule.category, prefix).encode()))
     if not spans:
         return text if keep_bytes else printable(text)
     out = bytearray()
@@ -271,22 +300,27 @@ def scrub_url(url: str) -> str:
     return _SIGNED.sub(r"\1***", _USERINFO.sub("***@", _USERINFO_LOOSE.sub("***@", url)))
 
 
-def scrub_message(text: str, extra: Iterable[str] = ()) -> str:
-    """``text`` safe to print or log: registered credentials (and ``extra`` values),
-    URL user-info, signed-URL parameters and anything a secret rule finds replaced."""
+def _scrub_known(text: str, extra: Iterable[str] = ()) -> str:
     for v in _known_values(extra):
         if v in text:
             text = text.replace(v, "***")
-    return mask_secrets(scrub_url(text))
+    return scrub_url(text)
+
+
+def scrub_message(text: str, extra: Iterable[str] = ()) -> str:
+    """``text`` safe to print or log: registered credentials (and ``extra`` values),
+    URL user-info, signed-URL parameters and anything a secret rule finds replaced."""
+    return mask_secrets(_scrub_known(text, extra))
 
 
 def name_text(path: str) -> str:
-    """A file or archive-member path as every output shows it: secrets in the name masked (as
-    :func:`scrub_message` masks them), bytes that are not UTF-8 written as ``\xff``. Control
-    characters are left to each output's own escaping (JSON keeps them exact)."""
+    """A file or archive-member path as every output shows it: credentials scrubbed as
+    :func:`scrub_message` does, secret and PII values in the name masked (:func:`mask_name`),
+    bytes that are not UTF-8 written as ``\xff``. Control characters are left to each
+    output's own escaping (JSON keeps them exact)."""
     shown = _names.get(path)
     if shown is None:
-        shown = scrub_message(path)
+        shown = mask_name(_scrub_known(path))
         if len(_names) >= 65536:
             _names.clear()
         _names[path] = shown

@@ -27,7 +27,7 @@ from typing import Any
 
 from logaudit import fsio, lifecycle
 from logaudit.errors import ConfigError, LogauditError
-from logaudit.scrub import mask_secrets
+from logaudit.scrub import mask_name
 
 STATE_VERSION = 1
 HEAD_BYTES = 4096
@@ -220,19 +220,19 @@ def save_state(path: str, state: State) -> None:
     """Write the state atomically.
 
     Paths are stored as the bytes they name (a name that is not UTF-8 as ``\\udcff`` escapes,
-    which load back to the same name), except that a secret in a name is masked: such an entry
-    is found again by its inode (or content), and its key is made unique.
+    which load back to the same name), except that a secret or PII value in a name is masked:
+    such an entry is found again by its inode (or content), and its key is made unique.
     """
     entries: dict[str, dict[str, Any]] = {}
     for k, v in sorted(state.entries.items()):
-        stored = mask_secrets(k, keep_bytes=True)
+        stored = mask_name(k, keep_bytes=True)
         if stored != k:
             base, n = stored, 1
             while stored in entries or stored in state.entries:
                 n += 1
                 stored = f"{base}#{n}"
         entries[stored] = {**asdict(v), "path": stored if v.path == k
-                           else mask_secrets(v.path, keep_bytes=True)}
+                           else mask_name(v.path, keep_bytes=True)}
     doc = {"version": STATE_VERSION, "entries": entries}
     atomic_write(path, (json.dumps(doc, indent=1, sort_keys=True) + "\n").encode())
 

@@ -38,9 +38,11 @@ EVIL_LINE = f"2024-03-01T10:00:00Z user=bob password=Tr0ub4dorX77xq {FAKE_OK} {L
 FORMULA_LINE = '=HYPERLINK("http://evil.example/","x") password=Zr8uY3nQ5wE1tV7x\n'
 
 
-def _cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[bytes]:
-    # wide enough that a table never cuts the escaped name short (pytest's tmp paths vary)
-    env = {**os.environ, "LOGAUDIT_KEY": "test-key-not-secret", "COLUMNS": "400"}
+def _cli(*args: str, cwd: Path | None = None,
+         columns: int | None = None) -> subprocess.CompletedProcess[bytes]:
+    env = {**os.environ, "LOGAUDIT_KEY": "test-key-not-secret"}
+    if columns:  # wide enough that a table cell holding a temporary path is not wrapped
+        env["COLUMNS"] = str(columns)
     return subprocess.run([sys.executable, "-m", "logaudit", *args], capture_output=True,
                           env=env, cwd=cwd, timeout=300)
 
@@ -103,7 +105,7 @@ def test_parquet_keeps_the_data_and_report_shows_it_escaped(
     out = tmp_path / "r.parquet"
     write_report(df, str(out), ReportFormat.PARQUET, dict(run))
     assert pl.read_parquet(out)["path"].to_list() == df["path"].to_list()
-    shown = _cli("report", str(out), "--by", "path")
+    shown = _cli("report", str(out), "--by", "path", columns=400)
     _assert_no_raw_controls(shown.stdout.decode() + shown.stderr.decode(), "report --by path")
     assert b"\\x1b[2J" in shown.stdout
 

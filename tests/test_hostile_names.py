@@ -18,6 +18,8 @@ from urllib.parse import unquote
 
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from logaudit import scrub
 from logaudit.api import scan
@@ -334,7 +336,68 @@ def test_masking_many_names_uses_the_engine() -> None:
     # fallback. Same result either way.
     names = [f"/var/log/app-{i}/{SECRET_NAME}" for i in range(3)] + ["/var/log/plain.log"]
     fast = [scrub.mask_secrets(n) for n in names]
-    assert scrub._engine() is not None
-    scrub._engine_cache[:] = [(scrub._secret_rules(), None)]
+    assert scrub._engine(scrub._secret_rules()) is not None
+    scrub._engine_cache[False] = (scrub._secret_rules(), None)
     slow = [scrub.mask_secrets(n) for n in names]
     assert fast == slow and TOKEN not in "".join(fast) and fast[-1] == "/var/log/plain.log"
+
+
+def test_pii_in_a_name_is_masked_in_paths(tmp_path: Path) -> None:
+    (tmp_path / "order-4111111111111111.log").write_bytes(b"nothing to see\n")
+    res = scan([str(tmp_path)], workers=1)
+    row = res.findings.row(0, named=True)
+    assert (row["rule_id"], row["line"]) == ("payment-card-number", 0)
+    assert "4111111111111111" not in row["path"] + row["context"] + row["match"]
+    assert row["path"].endswith("order-**** **** **** 1111.log")
+
+
+def test_pii_in_a_name_is_masked_in_messages_and_the_log(tmp_path: Path) -> None:
+    root = tmp_path / "logs"
+    root.mkdir()
+    (root / "order-4111111111111111.log.gz").write_bytes(gzip.compress(CONTENT * 3000)[:200])
+    log = tmp_path / "run.log"
+    out = tmp_path / "r.json"
+    r = _cli("scan", "-j", "1", str(root), "-o", str(out), "--log-file", str(log))
+    assert r.returncode == 3
+    for where, text in (("stderr", r.stderr.decode()), ("log", log.read_text()),
+                        ("run record", out.read_text())):
+        assert "4111111111111111" not in text, where
+        assert "order-**** **** **** 1111.log.gz" in text, where
+
+
+_NAME_BYTES = st.binary(min_size=1, max_size=40).filter(
+    lambda b: b"\x00" not in b and b"/" not in b and b not in (b".", b".."))
+
+
+@settings(max_examples=60, deadline=None)
+@given(_NAME_BYTES)
+def test_any_name_bytes_are_shown_as_valid_text(name: bytes) -> None:
+    text = os.fsdecode(name)
+    shown = scrub.name_text(text)
+    shown.encode("utf-8")  # never a lone surrogate
+    assert scrub.to_bytes(text) == name  # the internal form is lossless
+    if name.isascii() or _is_utf8(name):
+        assert scrub.printable(text) == text
+
+
+def _is_utf8(b: bytes) -> bool:
+    try:
+        b.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(_NAME_BYTES)
+def test_any_tar_member_name_is_scanned(tmp_path: Path, name: bytes) -> None:
+    archive = tmp_path / "m.tar"
+    archive.write_bytes(_tar([(name, b"password=Tr0ub4dorX77xq\n")]))
+    res = scan([str(archive)], workers=1)
+    assert not res.errors
+    content = res.findings.filter(pl.col("line") == 1)
+    assert content["rule_id"].to_list() == ["generic-password"]
+    shown = content["path"][0]
+    shown.encode("utf-8")
+    assert shown.startswith(f"{archive}!")

@@ -13,6 +13,7 @@ from logaudit.baseline import Baseline, default_who, key_id, load_baseline, save
 from logaudit.cli.console import EXIT_INCOMPLETE, error_line, fail, out_line
 from logaudit.findings import load_key
 from logaudit.rules import PACKS
+from logaudit.scrub import name_text
 
 baseline_app = typer.Typer(
     help="Accept known findings so that scans report only new ones.", no_args_is_help=True)
@@ -35,7 +36,7 @@ def _rows(paths: list[str] | None, reports: list[str], pack: str) -> Iterator[Ma
     if paths:
         result = scan(paths, pack=pack)
         for e in result.errors:
-            error_line(f"{e.path}: {e.reason}")
+            error_line(f"{name_text(e.path)}: {e.reason}")
         if result.incomplete:
             fail("some inputs could not be read; the baseline was not changed", EXIT_INCOMPLETE)
         yield from result.findings.iter_rows(named=True)

@@ -18,6 +18,7 @@ from logaudit.redact import redact
 from logaudit.reports.summary import one_line
 from logaudit.reports.writers import ReportFormat, write_report
 from logaudit.rules import PACKS, Severity
+from logaudit.scrub import name_text
 from logaudit.settings import Engine, LogFormat, RedactSettings, Replace
 
 D = RedactSettings()  # the defaults, shown by --help
@@ -95,9 +96,9 @@ def run_redact(paths: list[str], s: RedactSettings) -> int:
     result = redact(paths, s)
     for err in result.errors:
         if err.kind == "error":
-            error_line(f"{err.path}: {err.reason}")
+            error_line(f"{name_text(err.path)}: {err.reason}")
         elif not s.quiet:
-            note_line(f"logaudit: skipped {err.path}: {err.reason}", style="dim")
+            note_line(f"logaudit: skipped {name_text(err.path)}: {err.reason}", style="dim")
     out_fmt = s.out_format
     if output and out_fmt is not None:
         write_report(result.findings, output, out_fmt, result.run_record())

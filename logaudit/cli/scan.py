@@ -37,6 +37,7 @@ from logaudit.reports.writers import ReportFormat, write_report
 from logaudit.reports.writers.interface import location
 from logaudit.rules import PACKS, Severity
 from logaudit.runner import TaskResult
+from logaudit.scrub import name_text
 from logaudit.settings import Engine, Executor, LogFormat, ScanSettings
 from logaudit.state import LockedError, state_lock
 
@@ -164,11 +165,11 @@ def _scan_and_report(paths: list[str], s: ScanSettings, output: str | None,
     result = _run(paths, show_progress, s)
     for err in result.errors:
         if err.kind == "error":
-            error_line(f"{err.path}: {err.reason}")
+            error_line(f"{name_text(err.path)}: {err.reason}")
         elif err.kind == "warning" and not s.quiet:
-            note_line(f"logaudit: warning: {err.path}: {err.reason}")
+            note_line(f"logaudit: warning: {name_text(err.path)}: {err.reason}")
         elif not s.quiet:
-            note_line(f"logaudit: skipped {err.path}: {err.reason}", style="dim")
+            note_line(f"logaudit: skipped {name_text(err.path)}: {err.reason}", style="dim")
     code = exit_code(result, s.fail_on.value)
     try:
         _write_output(result, s, output)

@@ -33,6 +33,7 @@ from logaudit.runner import (
     default_workers,
     run,
 )
+from logaudit.scrub import name_text
 from logaudit.settings import RedactSettings, from_arguments
 from logaudit.sources.chunking import DEFAULT_BLOCK
 from logaudit.sources.interface import InputError, InputRef
@@ -167,7 +168,8 @@ def redact(
             errors.append(err)
     counters.inputs_failed = len({e.path.split("!")[0] for e in errors if e.kind == "error"})
     for err in errors:
-        event("input." + err.kind, opts.run_id, logging.WARNING, path=err.path, reason=err.reason)
+        event("input." + err.kind, opts.run_id, logging.WARNING,
+              path=name_text(err.path), reason=err.reason)
     event("redact.end", opts.run_id, replaced=replaced, written=len(written),
           **counters.as_dict())
     return RedactResult(
