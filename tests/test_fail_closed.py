@@ -161,6 +161,17 @@ def test_report_to_a_full_stdout(tmp_path: Path, app: Path) -> None:
         assert "standard output: cannot write" in one_line(r)
 
 
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize("args", [["config", "show"], ["rules", "list"]])
+def test_other_commands_to_a_full_stdout(args: list[str]) -> None:
+    """click probes standard output with write("") inside ``except Exception``: the failure
+    is still told (once) and the exit is 3, not 0."""
+    with open("/dev/full", "wb") as full:
+        r = run(*args, stdout=full.fileno())
+    assert r.returncode == 3
+    assert one_line(r) == "logaudit: standard output: cannot write (No space left on device)"
+
+
 def test_unreachable_ftp_url_is_an_input_error(tmp_path: Path) -> None:
     """fsspec's ftp:// connects while the file system is made: that is this input's error
     (exit 3, one line, credentials not shown), not an internal error."""

@@ -18,12 +18,14 @@ from logaudit.cli.console import (
     EXIT_USAGE,
     error_line,
     guard_stdout,
+    stdout_failure,
+    stdout_failure_reported,
 )
 from logaudit.cli.redact import redact_command
 from logaudit.cli.report import report_command
 from logaudit.cli.rules import rules_app
 from logaudit.cli.scan import scan_command
-from logaudit.errors import ConfigError, LogauditError
+from logaudit.errors import ConfigError, LogauditError, OutputError
 from logaudit.lifecycle import EXIT_TERMINATED, Interrupted, Terminated, terminate_raises
 from logaudit.logs import write_failure
 
@@ -67,14 +69,16 @@ def main() -> None:
 
 
 def _with_log_failure(code: int) -> int:
-    """``code``, or 3 when ``--log-file`` could not be written (a full disk): the run's record is
-    incomplete, said in one line. Usage errors (2) and a held lock (4) keep their code."""
-    failure = write_failure()
-    if failure is None:
-        return code
-    error_line(failure)
+    """``code``, or 3 when ``--log-file`` or standard output could not be written (a full
+    disk) and that was not said yet: the run's record is incomplete, said in one line. Usage
+    errors (2), a held lock (4) and a stopped run keep their code."""
     kept = (EXIT_USAGE, EXIT_LOCKED, EXIT_INTERRUPTED, EXIT_TERMINATED)
-    return code if code in kept else EXIT_INCOMPLETE
+    for failure in (stdout_failure(), write_failure()):
+        if failure is not None:
+            error_line(failure)
+            stdout_failure_reported()
+            code = code if code in kept else EXIT_INCOMPLETE
+    return code
 
 
 def _main() -> None:
@@ -96,6 +100,8 @@ def _main() -> None:
         sys.exit(EXIT_USAGE)
     except LogauditError as e:
         error_line(str(e))
+        if isinstance(e, OutputError):
+            stdout_failure_reported()
         sys.exit(EXIT_INCOMPLETE)
     except typer.Abort:
         error_line("aborted")

@@ -11,7 +11,13 @@ from typing import Any
 import polars as pl
 import typer
 
-from logaudit.cli.console import EXIT_INCOMPLETE, fail, note_line, out_console
+from logaudit.cli.console import (
+    EXIT_INCOMPLETE,
+    fail,
+    note_line,
+    out_console,
+    stdout_failure_reported,
+)
 from logaudit.cli.options import CONFIG_OPTION, settings_from
 from logaudit.cli.outputs import refuse_output_among
 from logaudit.errors import ConfigError, LogauditError, OutputError
@@ -165,6 +171,7 @@ def run_report(paths: list[str], diff_paths: tuple[str, str] | None,
             total = int(collect(lf.select(pl.len())).item())
             out_console.print(summary_view(summarize(lf, by, s.top or None), by, total))
     except OutputError as e:  # a full disk: the summary was not stored (exit 3)
+        stdout_failure_reported()
         fail(str(e), EXIT_INCOMPLETE)
     except LogauditError as e:
         fail(str(e))

@@ -166,8 +166,8 @@ def _scan_and_report(paths: list[str], s: ScanSettings, output: str | None,
         _write_output(result, s, output)
     except ReportError as e:
         # Nothing is committed: the next run rescans what this one scanned.
-        raise ReportError(f"{e}" + ("; the state was not saved (the next run rescans these "
-                                    "inputs)" if s.state else "")) from None
+        raise type(e)(f"{e}" + ("; the state was not saved (the next run rescans these "
+                                "inputs)" if s.state else "")) from None
     # NOTE: the state moves forward only after the report is safely written: a run killed
     # before this line is rescanned, whole, by the next run.
     try:
