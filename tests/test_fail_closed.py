@@ -271,6 +271,27 @@ def test_scan_report_inside_the_scanned_tree(tmp_path: Path, app: Path) -> None:
     assert r.returncode == 1, r.stderr
 
 
+def test_scan_output_over_the_state_or_baseline(tmp_path: Path, app: Path) -> None:
+    st_path = tmp_path / "state.json"
+    r = run("scan", str(app), "--state", str(st_path), "-o", str(st_path))  # both new
+    assert r.returncode == 2 and "-o names the --state file" in one_line(r)
+    st_path = _valid_state(tmp_path, app)
+    kept = st_path.read_bytes()
+    r = run("scan", str(app), "--state", str(st_path), "-o", str(st_path))
+    assert r.returncode == 2 and st_path.read_bytes() == kept
+    b = tmp_path / "b.json"
+    assert run("baseline", "create", str(b), str(app)).returncode == 0
+    r = run("scan", str(app), "--baseline", str(b), "-o", str(b))
+    assert r.returncode == 2 and "-o names an input of this run" in one_line(r)
+
+
+def test_report_of_deeply_nested_json(tmp_path: Path) -> None:
+    p = tmp_path / "deep.json"
+    p.write_text('{"run": {}, "findings": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    r = run("report", str(p))
+    assert r.returncode == 2 and "nested too deeply" in one_line(r)
+
+
 def test_report_diff_output_over_old(tmp_path: Path, app: Path) -> None:
     old, new = tmp_path / "old.jsonl", tmp_path / "new.jsonl"
     for p in (old, new):

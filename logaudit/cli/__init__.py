@@ -117,6 +117,6 @@ def _main() -> None:
         if debug:
             traceback.print_exc()
         # NOTE: only the exception type by default; a message could quote input bytes.
-        error_line(f"internal error ({type(e).__name__}); the scan did not complete. "
+        error_line(f"internal error ({type(e).__name__}); the command did not complete. "
                    "Run again with --debug for the traceback and report it.")
         sys.exit(EXIT_INCOMPLETE)

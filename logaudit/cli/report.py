@@ -177,6 +177,8 @@ def run_report(paths: list[str], diff_paths: tuple[str, str] | None,
         fail(str(e))
     except pl.exceptions.PolarsError as e:
         fail(f"cannot read the reports ({type(e).__name__}: {str(e).splitlines()[0][:200]})")
+    except RecursionError:  # a hand-made JSON report nested deeper than a parser goes
+        fail("cannot read the reports (JSON nested too deeply); is it a logaudit report?")
 
 
 def _report_files(specs: list[str]) -> Iterator[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import tempfile
 import time
@@ -138,7 +139,10 @@ def run_scan(paths: list[str], s: ScanSettings) -> int:
         if problem:
             fail(f"{output}: cannot write the report there: {problem}; "
                  "create the directory or choose another -o")
-        refuse_output_among(output, scan_inputs(output, paths, s.include, s.exclude))
+        refuse_output_among(output, [*(p for p in (s.state, s.baseline) if p),
+                                     *scan_inputs(output, paths, s.include, s.exclude)])
+        if s.state and os.path.abspath(output) == os.path.abspath(s.state):
+            fail(f"{output}: -o names the --state file; the state would replace the report")
     if s.state:
         problem = check_writable(s.state)
         if problem:
