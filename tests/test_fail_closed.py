@@ -572,3 +572,20 @@ def test_a_signal_while_workers_are_forked_is_raised_after(tmp_path: Path) -> No
         with lifecycle.signals_blocked():
             signal.raise_signal(signal.SIGTERM)
             os.kill(os.getpid(), signal.SIGINT)
+
+
+def test_ctrl_c_while_the_command_starts_is_one_line() -> None:
+    """Ctrl-C while the CLI's modules load (about a second): one line and 130, no import
+    traceback. A program or test that imports the CLI keeps its own Ctrl-C."""
+    code = ("import os, signal, sys\nsys.argv = ['/usr/bin/logaudit']\n"
+            "import logaudit.cli\nos.kill(os.getpid(), signal.SIGINT)\nimport time\n"
+            "time.sleep(30)\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, timeout=60,
+                       check=False)
+    assert r.returncode == 130
+    assert r.stderr.decode() == "logaudit: interrupted (Ctrl-C) while starting; nothing was read\n"
+    r = subprocess.run([sys.executable, "-c", "import signal, logaudit.cli\n"
+                        "assert signal.getsignal(signal.SIGINT) is signal.default_int_handler"],
+                       env=env, capture_output=True, timeout=60, check=False)
+    assert r.returncode == 0, r.stderr

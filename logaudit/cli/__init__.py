@@ -1,10 +1,32 @@
 """The ``logaudit`` command: a thin typer layer over the library API."""
 
+# ruff: noqa: E402  (the Ctrl-C handler below is set before the slow imports)
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import traceback
+from types import FrameType
+
+
+def _interrupted_while_starting(signum: int, frame: FrameType | None) -> None:
+    os.write(2, b"logaudit: interrupted (Ctrl-C) while starting; nothing was read\n")
+    os._exit(130)
+
+
+def _is_the_program() -> bool:
+    """Whether this process is the ``logaudit`` command (not a test or a program importing
+    the CLI, whose Ctrl-C is theirs)."""
+    arg0 = sys.argv[0] if sys.argv else ""
+    return os.path.basename(arg0) == "logaudit" or arg0.endswith(
+        os.path.join("logaudit", "__main__.py"))
+
+
+# Ctrl-C while the modules below load (a second or so): one line, not an import traceback.
+# main() puts Python's own handler back before any work starts.
+if _is_the_program() and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+    signal.signal(signal.SIGINT, _interrupted_while_starting)
 
 import typer
 
@@ -60,6 +82,8 @@ def _root(
 
 def main() -> None:
     """Console-script entry point: run the app, turn every error into one line and an exit code."""
+    if signal.getsignal(signal.SIGINT) is _interrupted_while_starting:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     guard_stdout()
     try:
         _main()
