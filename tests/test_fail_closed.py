@@ -100,12 +100,17 @@ def test_fifo_as_state_does_not_block(tmp_path: Path, app: Path) -> None:
     os.mkfifo(fifo)
     r = run("scan", str(app), "--state", str(fifo), "-q")  # timeout=120: a block fails
     assert r.returncode == 2
-    assert "not a regular file" in one_line(r)
+    assert "must be a regular file" in one_line(r)
+    assert not (tmp_path / "state.fifo.lock").exists()  # refused before the lock is taken
 
 
-def test_directory_as_state(tmp_path: Path, app: Path) -> None:
+def test_fifo_or_directory_given_to_the_loader(tmp_path: Path) -> None:
+    """The library refuses them too (``scan(state=...)`` does not go through the CLI)."""
     with pytest.raises(ConfigError, match="cannot read the state file"):
         load_state(str(tmp_path))
+    os.mkfifo(tmp_path / "f")
+    with pytest.raises(ConfigError, match="not a regular file"):
+        load_state(str(tmp_path / "f"))
 
 
 def test_state_not_saved_after_the_report_is_exit_3(tmp_path: Path, app: Path) -> None:

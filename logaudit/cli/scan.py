@@ -144,6 +144,8 @@ def run_scan(paths: list[str], s: ScanSettings) -> int:
         if s.state and os.path.abspath(output) == os.path.abspath(s.state):
             fail(f"{output}: -o names the --state file; the state would replace the report")
     if s.state:
+        if os.path.exists(s.state) and not os.path.isfile(s.state):
+            fail(f"{s.state}: --state must be a regular file (it is created on the first run)")
         problem = check_writable(s.state)
         if problem:
             fail(f"{s.state}: cannot save the state there: {problem}; choose another --state")
