@@ -18,6 +18,7 @@ from typing import Any
 
 from logaudit.errors import ConfigError
 from logaudit.findings import Finding
+from logaudit.scrub import name_text
 from logaudit.state import atomic_write, keyed_hash
 
 BASELINE_VERSION = 1
@@ -55,7 +56,7 @@ class Baseline:
                 e = self.entries[fp] = BaselineEntry(
                     str(f["rule_id"]), str(f["category"]), str(f["severity"]), now, [], who, why)
                 added += 1
-            path = str(f["path"])
+            path = name_text(str(f["path"]))  # an older report may hold a secret in a name
             if path not in e.paths and len(e.paths) < 20:
                 e.paths.append(path)
         return added

@@ -20,8 +20,8 @@ from logaudit.findings import Finding
 from logaudit.runner import ScanOptions, Task, TaskResult
 from logaudit.runner import plan as runner_plan
 from logaudit.sources.interface import InputError, InputRef
-from logaudit.sources.openers import detect_codec
 from logaudit.sources.remote import is_url, stat_object
+from logaudit.sources.sniff import SNIFF_BYTES, sniff
 from logaudit.state import (
     HEAD_BYTES,
     Entry,
@@ -57,7 +57,7 @@ def _decoded_head(path: str) -> bytes:
     try:
         stream, closer = open_raw(InputRef(path, path))
         try:
-            codec = detect_codec(peek(stream))
+            codec = sniff(peek(stream)).codec
             if codec is None:
                 return b""
             return peek(decompress(stream, codec), HEAD_BYTES)
@@ -96,11 +96,15 @@ def plan(
             if not stat.S_ISREG(st.st_mode):
                 out.append(item)  # a FIFO or device: a stream without identity, read whole
                 continue
-            head = read_head(item.fs_path, HEAD_BYTES)
+            head = read_head(item.fs_path, SNIFF_BYTES)
         except OSError:
             out.append(item)  # the runner reports it
             continue
-        compressed = detect_codec(head) is not None
+        kind = sniff(head)
+        head = head[:HEAD_BYTES]
+        # Whole-file identity (size + head), rescanned whole when changed: compressed data,
+        # and text whose bytes are not its lines (UTF-16/32, CR-only line ends).
+        compressed = kind.codec is not None or kind.transcode is not None or kind.cr_only
         dhead = _decoded_head(item.fs_path) if compressed else b""
         key_path = os.path.abspath(item.fs_path)
         resume, prev = resume_point(state, key_path, st, head, key,
@@ -111,8 +115,9 @@ def plan(
         if resume.unchanged:
             unchanged += 1
             continue
-        if compressed or _is_archive(head):
-            out.append(item)
+        if compressed or kind.archive or (kind.form == "binary"
+                                          and not (opts is not None and opts.scan_binary)):
+            out.append(item)  # read whole by the walker (a binary file: skipped and counted)
             continue
         ranges = _first_scan_ranges(item, st, resume, opts, workers)
         if ranges:
@@ -180,12 +185,6 @@ def _after_last_newline(path: str, size: int) -> int:
                 return start + i + 1
             pos = start
     return 0
-
-
-def _is_archive(head: bytes) -> bool:
-    from logaudit.sources.archives import is_tar, is_zip
-
-    return is_tar(head) or is_zip(head)
 
 
 def _by_content(state: State, path: str, st: os.stat_result, head: bytes,

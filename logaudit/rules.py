@@ -13,7 +13,7 @@ import hashlib
 import pickle
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -83,7 +83,8 @@ MASK_MODES = ("value", "message", "none")
 #: Names of multi-line block detectors a rule may use instead of a regex (see engine.blocks).
 BLOCK_DETECTORS: set[str] = {
     "python-traceback", "jvm-stack-trace", "go-panic", "nodejs-stack-trace",
-    "ruby-backtrace", "php-stack-trace", "dotnet-stack-trace", "rust-panic",
+    "ruby-backtrace", "php-stack-trace", "dotnet-stack-trace", "rust-panic", "elixir-stack-trace",
+    "dart-stack-trace", "swift-fatal-error",
 }
 
 
@@ -536,6 +537,40 @@ def select_rules(sel: RuleSelection) -> list[Rule]:
         and (not sel.categories or r.category.value in sel.categories)
         and r.severity.rank >= floor
     ]
+
+
+def claimant_rules(sel: RuleSelection, selected: Sequence[Rule]) -> list[Rule]:
+    """Rules that run only to claim values, so that a row filter does not change what a row
+    reports.
+
+    ``--category`` and ``--min-severity`` select rows: a value that a full scan attributes to a
+    stronger rule (a password inside a URL, a card number inside an API-key field) must not be
+    reported by a weaker one because the stronger was filtered out. These are the secret and PII
+    rules the scan's pack (and ``--enable``) would run, minus ``--disable`` (a disabled rule does
+    not exist) and minus those already selected; a rule that ranks after every selected value
+    rule (a higher ``priority`` number) can never claim one of their values and is left out.
+    The engine runs them for overlap resolution and drops their own hits.
+    """
+    if not sel.categories and sel.min_severity == Severity.INFO.value:
+        return []
+    value_cats = (Category.SECRET, Category.PII)
+    ranks = [r.priority for r in selected if r.category in value_cats and not r.detector]
+    if not ranks:
+        return []
+    weakest = max(ranks)
+    chosen = {r.id for r in selected}
+    out: list[Rule] = []
+    for r in load_builtin_rules() if sel.builtin else []:
+        in_pack = sel.pack == "all" or sel.pack in r.packs
+        runs = (in_pack and (r.enabled or sel.pack != "default")) or r.id in sel.enable
+        if (runs and r.id not in chosen and r.id not in sel.disable and not r.detector
+                and r.category in value_cats and r.priority <= weakest):
+            out.append(r)
+    for f in sel.rule_files:
+        out.extend(r for r in load_rule_file(f)
+                   if r.id not in chosen and r.id not in sel.disable and not r.detector
+                   and r.category in value_cats and r.priority <= weakest)
+    return out
 
 
 def rule_risk(rule: Rule) -> str:

@@ -27,6 +27,7 @@ from typing import Any
 
 from logaudit import fsio, lifecycle
 from logaudit.errors import ConfigError, LogauditError
+from logaudit.scrub import mask_secrets
 
 STATE_VERSION = 1
 HEAD_BYTES = 4096
@@ -216,9 +217,23 @@ def atomic_write(path: str, data: bytes) -> None:
 
 
 def save_state(path: str, state: State) -> None:
-    """Write the state atomically."""
-    doc = {"version": STATE_VERSION,
-           "entries": {k: asdict(v) for k, v in sorted(state.entries.items())}}
+    """Write the state atomically.
+
+    Paths are stored as the bytes they name (a name that is not UTF-8 as ``\\udcff`` escapes,
+    which load back to the same name), except that a secret in a name is masked: such an entry
+    is found again by its inode (or content), and its key is made unique.
+    """
+    entries: dict[str, dict[str, Any]] = {}
+    for k, v in sorted(state.entries.items()):
+        stored = mask_secrets(k, keep_bytes=True)
+        if stored != k:
+            base, n = stored, 1
+            while stored in entries or stored in state.entries:
+                n += 1
+                stored = f"{base}#{n}"
+        entries[stored] = {**asdict(v), "path": stored if v.path == k
+                           else mask_secrets(v.path, keep_bytes=True)}
+    doc = {"version": STATE_VERSION, "entries": entries}
     atomic_write(path, (json.dumps(doc, indent=1, sort_keys=True) + "\n").encode())
 
 
@@ -232,7 +247,7 @@ def state_lock(path: str, wait: float = 0.0) -> Iterator[None]:
     """
     lock_path = f"{path}.lock"
     try:
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        fd = fsio.open_lock(lock_path)  # never through a symlink, only a regular file
     except OSError as e:
         raise ConfigError(f"{lock_path}: cannot create the lock file ({e.strerror})") from None
     # Held by this process only: a forked worker sharing the descriptor would hold the lock

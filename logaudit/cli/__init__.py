@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import signal
 import sys
-import traceback
 from types import FrameType
 
 
@@ -42,6 +41,7 @@ from logaudit.cli.console import (
     guard_stdout,
     stdout_failure,
     stdout_failure_reported,
+    traceback_lines,
 )
 from logaudit.cli.redact import redact_command
 from logaudit.cli.report import report_command
@@ -139,7 +139,7 @@ def _main() -> None:
         sys.exit(int(getattr(e, "exit_code", EXIT_USAGE)))
     except Exception as e:  # anything unexpected
         if debug:
-            traceback.print_exc()
+            traceback_lines()  # scrubbed: exception text may quote a secret
         # NOTE: only the exception type by default; a message could quote input bytes.
         error_line(f"internal error ({type(e).__name__}); the command did not complete. "
                    "Run again with --debug for the traceback and report it.")

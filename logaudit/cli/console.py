@@ -66,6 +66,17 @@ def out_line(message: str) -> None:
     out_console.print(message_text(message), markup=False)
 
 
+def traceback_lines() -> None:
+    """Print the traceback of the exception being handled (``--debug``) to stderr, each line
+    through the message scrubber and escaped: an exception's text may quote a credential, a
+    log line or a file name."""
+    import traceback
+
+    for block in traceback.format_exc().splitlines():
+        sys.stderr.write(message_text(block) + "\n")
+    sys.stderr.flush()
+
+
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     """Print ``message`` as one line and exit with ``code`` (2 by default: nothing scanned)."""
     error_line(message)

@@ -29,11 +29,13 @@ from logaudit.cli.console import (
 from logaudit.cli.options import CONFIG_OPTION, settings_from
 from logaudit.cli.outputs import refuse_output_among, scan_inputs
 from logaudit.errors import ConfigError, ReportError
+from logaudit.escaping import escape_control
 from logaudit.fsio import check_writable
 from logaudit.logs import configure as configure_logging
 from logaudit.reports.summary import one_line, severity_at_least
 from logaudit.reports.table import render
 from logaudit.reports.writers import ReportFormat, write_report
+from logaudit.reports.writers.interface import location
 from logaudit.rules import PACKS, Severity
 from logaudit.runner import TaskResult
 from logaudit.settings import Engine, Executor, LogFormat, ScanSettings
@@ -73,6 +75,9 @@ def scan_command(
                                 help="Worker processes (0 = all cores)."),
     engine: Engine = typer.Option(D.engine, "--engine", help="Prefilter backend."),
     scan_binary: bool = typer.Option(False, "--scan-binary", help="Scan binary files as text."),
+    skip_binary: bool = typer.Option(
+        False, "--skip-binary",
+        help="Skip a binary file or device named on the command line without exit 3."),
     max_decompressed: str = typer.Option("64G", "--max-decompressed",
                                          help="Per input: most bytes decompressed (0 = none)."),
     max_ratio: float = typer.Option(D.max_ratio, "--max-ratio",
@@ -87,7 +92,8 @@ def scan_command(
         D.max_per_rule, "--max-findings-per-rule",
         help="List at most N findings of one rule per input; count the rest (0 = list all)."),
     quiet: bool = typer.Option(False, "--quiet", "-q",
-                               help="Nothing on a clean run; one summary line on findings."),
+                               help="Nothing on a clean run; one summary line on findings, "
+                                    "errors or skipped inputs."),
     show_secrets: bool = typer.Option(False, "--show-secrets",
                                       help="Show raw secret values (never the default)."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks of internal errors."),
@@ -165,6 +171,8 @@ def _scan_and_report(paths: list[str], s: ScanSettings, output: str | None,
     for err in result.errors:
         if err.kind == "error":
             error_line(f"{err.path}: {err.reason}")
+        elif err.kind == "warning" and not s.quiet:
+            note_line(f"logaudit: warning: {err.path}: {err.reason}")
         elif not s.quiet:
             note_line(f"logaudit: skipped {err.path}: {err.reason}", style="dim")
     code = exit_code(result, s.fail_on.value)
@@ -196,12 +204,14 @@ def _write_output(result: ScanResult, s: ScanSettings, output: str | None) -> No
         write_report(df, output, out_fmt, run, csv_raw=s.csv_raw)
         if not quiet:
             summary = one_line(df, result.counters.inputs_failed,
-                               result.counters.findings_unlisted, result.counters.allowed)
+                               result.counters.findings_unlisted, result.counters.allowed,
+                               result.counters.inputs_skipped)
             note_line(summary + f" → {output}")
     elif quiet:
-        if len(df) or result.incomplete:
+        # A skipped input is not silent under -q: something was not read.
+        if len(df) or result.incomplete or result.counters.inputs_skipped:
             out_line(one_line(df, result.counters.inputs_failed, result.counters.findings_unlisted,
-                              result.counters.allowed))
+                              result.counters.allowed, result.counters.inputs_skipped))
     elif out_fmt is ReportFormat.TABLE:
         out_console.print(render(df, run, max_rows=s.max_rows))
     else:
@@ -250,14 +260,10 @@ def _print_allowed(allowed: dict[str, Any], result: ScanResult, show: bool) -> N
         for col in ("rule", "location", "match"):
             t.add_column(col, overflow="fold")
         for r in result.allowed.iter_rows(named=True):
-            t.add_row(Text(r["rule_id"]), Text(_plain(f"{r['path']}:{r['line']}:{r['column']}")),
-                      Text(_plain(r["match"])))
+            # Names and values are chosen by whoever wrote the logs: escaped, never obeyed.
+            t.add_row(Text(escape_control(r["rule_id"])), Text(escape_control(location(r))),
+                      Text(escape_control(r["match"])))
         out_console.print(t)
-
-
-def _plain(text: str) -> str:
-    """Log bytes never drive the terminal: control characters shown as ``?``."""
-    return "".join("?" if ord(c) < 32 or 127 <= ord(c) < 160 else c for c in text)
 
 
 def _run(paths: list[str], show_progress: bool, s: ScanSettings) -> ScanResult:

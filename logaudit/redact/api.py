@@ -25,7 +25,7 @@ from logaudit.redact.tasks import (
     output_path,
 )
 from logaudit.reports.frame import to_frame
-from logaudit.rules import select_rules
+from logaudit.rules import claimant_rules, select_rules
 from logaudit.runner import (
     DEFAULT_SPLIT,
     ProgressFn,
@@ -113,6 +113,7 @@ def redact(
         key=key if key is not None else load_key(), backend=backend,
         block_size=block_size, scan_binary=s.scan_binary, limits=s.limits,
         split_size=_NO_SPLIT if in_place else split_size, max_per_rule=s.max_per_rule,
+        claimants=tuple(claimant_rules(s.selection, selected)),
     )
     ropts = RedactOptions(replace, s.out_dir, in_place)
     include, exclude = s.include, s.exclude

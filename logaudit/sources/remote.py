@@ -224,7 +224,7 @@ def discover_url(
         yield InputError(shown, _reason(e, options, "read"))
         return
     if info is not None and info.get("type") == "file":
-        yield InputRef(shown, url, info.get("size"))
+        yield InputRef(shown, url, info.get("size"), explicit=True)  # one object, named
         return
     try:
         found: dict[str, dict[str, Any]] = fs.find(root, withdirs=False, detail=True)
