@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING
+
 __version__ = "0.1.0"
 
-from logaudit.api import ScanResult, scan  # noqa: E402
-from logaudit.rules import Rule, RuleSelection, load_builtin_rules, select_rules  # noqa: E402
-from logaudit.settings import ReportSettings, ScanSettings  # noqa: E402
+if TYPE_CHECKING:
+    from logaudit.api import ScanResult, scan
+    from logaudit.rules import Rule, RuleSelection, load_builtin_rules, select_rules
+    from logaudit.settings import ReportSettings, ScanSettings
+
+# The public names load on first use: ``import logaudit.cli`` must not spend its first second
+# importing polars before the command can take Ctrl-C as a command should (one line, 130).
+_LAZY = {
+    "ScanResult": "logaudit.api", "scan": "logaudit.api",
+    "Rule": "logaudit.rules", "RuleSelection": "logaudit.rules",
+    "load_builtin_rules": "logaudit.rules", "select_rules": "logaudit.rules",
+    "ReportSettings": "logaudit.settings", "ScanSettings": "logaudit.settings",
+    "RedactSettings": "logaudit.settings",
+    "RedactingFilter": "logaudit.logfilter", "RedactingProcessor": "logaudit.logfilter",
+}
 
 __all__ = [
     "RedactResult", "RedactSettings", "RedactingFilter", "RedactingProcessor", "redact",
@@ -16,17 +31,14 @@ __all__ = [
 
 
 def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is not None:
+        value = getattr(importlib.import_module(module), name)
+        globals()[name] = value
+        return value
     # Redaction loads on first use: a scan does not pay for it.
-    if name in ("RedactingFilter", "RedactingProcessor"):
-        from logaudit import logfilter
-
-        return getattr(logfilter, name)
     if name in ("redact", "RedactResult"):
         from logaudit import redact as redact_pkg
 
         return getattr(redact_pkg, name)
-    if name == "RedactSettings":
-        from logaudit.settings import RedactSettings
-
-        return RedactSettings
     raise AttributeError(f"module 'logaudit' has no attribute {name!r}")

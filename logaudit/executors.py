@@ -193,13 +193,29 @@ class LocalExecutor:
                 else:
                     owner[pool.submit(_run_batch, batch)] = batch
                 while len(owner) >= limit:
-                    take(wait(owner, return_when=FIRST_COMPLETED)[0])
+                    take(_some_done(owner))
             while owner:
-                take(wait(owner, return_when=FIRST_COMPLETED)[0])
+                take(_some_done(owner))
         except BaseException:
             _stop(pool, ctx)
             raise
         pool.shutdown(wait=True)
+
+
+# How often the main thread wakes while it waits for workers. A Ctrl-C or SIGTERM that the
+# kernel hands to another thread (the pool's own, a library's) only sets a flag: the handler
+# runs once the main thread runs Python again, which a wait without timeout would delay until
+# some batch ends (a FIFO still being written to: never).
+WAKE_INTERVAL = 0.2
+
+
+def _some_done(owner: dict[Future[list[TaskResult]], list[Task]]
+               ) -> set[Future[list[TaskResult]]]:
+    """Wait until at least one of ``owner``'s futures is done; signals are handled meanwhile."""
+    while True:
+        done, _ = wait(owner, timeout=WAKE_INTERVAL, return_when=FIRST_COMPLETED)
+        if done:
+            return done
 
 
 def _stop(pool: ProcessPoolExecutor, ctx: _TrackingForkContext) -> None:

@@ -100,12 +100,17 @@ def test_fifo_as_state_does_not_block(tmp_path: Path, app: Path) -> None:
     os.mkfifo(fifo)
     r = run("scan", str(app), "--state", str(fifo), "-q")  # timeout=120: a block fails
     assert r.returncode == 2
-    assert "not a regular file" in one_line(r)
+    assert "must be a regular file" in one_line(r)
+    assert not (tmp_path / "state.fifo.lock").exists()  # refused before the lock is taken
 
 
-def test_directory_as_state(tmp_path: Path, app: Path) -> None:
+def test_fifo_or_directory_given_to_the_loader(tmp_path: Path) -> None:
+    """The library refuses them too (``scan(state=...)`` does not go through the CLI)."""
     with pytest.raises(ConfigError, match="cannot read the state file"):
         load_state(str(tmp_path))
+    os.mkfifo(tmp_path / "f")
+    with pytest.raises(ConfigError, match="not a regular file"):
+        load_state(str(tmp_path / "f"))
 
 
 def test_state_not_saved_after_the_report_is_exit_3(tmp_path: Path, app: Path) -> None:
@@ -159,6 +164,17 @@ def test_report_to_a_full_stdout(tmp_path: Path, app: Path) -> None:
             r = run("report", *args, stdout=full.fileno())
         assert r.returncode == 3, args
         assert "standard output: cannot write" in one_line(r)
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize("args", [["config", "show"], ["rules", "list"]])
+def test_other_commands_to_a_full_stdout(args: list[str]) -> None:
+    """click probes standard output with write("") inside ``except Exception``: the failure
+    is still told (once) and the exit is 3, not 0."""
+    with open("/dev/full", "wb") as full:
+        r = run(*args, stdout=full.fileno())
+    assert r.returncode == 3
+    assert one_line(r) == "logaudit: standard output: cannot write (No space left on device)"
 
 
 def test_unreachable_ftp_url_is_an_input_error(tmp_path: Path) -> None:
@@ -258,6 +274,27 @@ def test_scan_report_inside_the_scanned_tree(tmp_path: Path, app: Path) -> None:
     assert r.returncode == 2
     r = run("scan", str(tmp_path), "-o", str(out), "-q", "--exclude", "*.jsonl")
     assert r.returncode == 1, r.stderr
+
+
+def test_scan_output_over_the_state_or_baseline(tmp_path: Path, app: Path) -> None:
+    st_path = tmp_path / "state.json"
+    r = run("scan", str(app), "--state", str(st_path), "-o", str(st_path))  # both new
+    assert r.returncode == 2 and "-o names the --state file" in one_line(r)
+    st_path = _valid_state(tmp_path, app)
+    kept = st_path.read_bytes()
+    r = run("scan", str(app), "--state", str(st_path), "-o", str(st_path))
+    assert r.returncode == 2 and st_path.read_bytes() == kept
+    b = tmp_path / "b.json"
+    assert run("baseline", "create", str(b), str(app)).returncode == 0
+    r = run("scan", str(app), "--baseline", str(b), "-o", str(b))
+    assert r.returncode == 2 and "-o names an input of this run" in one_line(r)
+
+
+def test_report_of_deeply_nested_json(tmp_path: Path) -> None:
+    p = tmp_path / "deep.json"
+    p.write_text('{"run": {}, "findings": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    r = run("report", str(p))
+    assert r.returncode == 2 and "nested too deeply" in one_line(r)
 
 
 def test_report_diff_output_over_old(tmp_path: Path, app: Path) -> None:
@@ -540,3 +577,20 @@ def test_a_signal_while_workers_are_forked_is_raised_after(tmp_path: Path) -> No
         with lifecycle.signals_blocked():
             signal.raise_signal(signal.SIGTERM)
             os.kill(os.getpid(), signal.SIGINT)
+
+
+def test_ctrl_c_while_the_command_starts_is_one_line() -> None:
+    """Ctrl-C while the CLI's modules load (about a second): one line and 130, no import
+    traceback. A program or test that imports the CLI keeps its own Ctrl-C."""
+    code = ("import os, signal, sys\nsys.argv = ['/usr/bin/logaudit']\n"
+            "import logaudit.cli\nos.kill(os.getpid(), signal.SIGINT)\nimport time\n"
+            "time.sleep(30)\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, timeout=60,
+                       check=False)
+    assert r.returncode == 130
+    assert r.stderr.decode() == "logaudit: interrupted (Ctrl-C) while starting; nothing was read\n"
+    r = subprocess.run([sys.executable, "-c", "import signal, logaudit.cli\n"
+                        "assert signal.getsignal(signal.SIGINT) is signal.default_int_handler"],
+                       env=env, capture_output=True, timeout=60, check=False)
+    assert r.returncode == 0, r.stderr

@@ -148,7 +148,8 @@ def _moments(tree: Tree, proc: subprocess.Popen[bytes]) -> dict[str, Callable[[]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM, signal.SIGINT],
+                         ids=["SIGKILL", "SIGTERM", "SIGINT"])
 def test_killed_scan_loses_nothing(tmp_path: Path, sig: int) -> None:
     tree = Tree(tmp_path)
     tree.add(big=20_000, small=200)
@@ -172,10 +173,12 @@ def test_killed_scan_loses_nothing(tmp_path: Path, sig: int) -> None:
         if not reached or proc.returncode in (0, 1):
             continue  # it finished first: nothing to recover from at this moment
         killed += 1
-        if sig == signal.SIGTERM:
-            assert proc.returncode == lifecycle.EXIT_TERMINATED, (moment, err)
+        if sig in (signal.SIGTERM, signal.SIGINT):
+            code, word = ((lifecycle.EXIT_TERMINATED, b"terminated") if sig == signal.SIGTERM
+                          else (130, b"interrupted"))
+            assert proc.returncode == code, (moment, err)
             assert b"Traceback" not in err and len(err.strip().splitlines()) == 1, err
-            assert b"terminated" in err
+            assert word in err
         for _ in range(500):  # the kernel ends orphaned workers at once; allow for scheduling
             if not any(_alive(k) for k in kids):
                 break

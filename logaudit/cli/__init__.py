@@ -1,9 +1,31 @@
 """The ``logaudit`` command: a thin typer layer over the library API."""
 
+# ruff: noqa: E402  (the Ctrl-C handler below is set before the slow imports)
 from __future__ import annotations
 
 import os
+import signal
 import sys
+from types import FrameType
+
+
+def _interrupted_while_starting(signum: int, frame: FrameType | None) -> None:
+    os.write(2, b"logaudit: interrupted (Ctrl-C) while starting; nothing was read\n")
+    os._exit(130)
+
+
+def _is_the_program() -> bool:
+    """Whether this process is the ``logaudit`` command (not a test or a program importing
+    the CLI, whose Ctrl-C is theirs)."""
+    arg0 = sys.argv[0] if sys.argv else ""
+    return os.path.basename(arg0) == "logaudit" or arg0.endswith(
+        os.path.join("logaudit", "__main__.py"))
+
+
+# Ctrl-C while the modules below load (a second or so): one line, not an import traceback.
+# main() puts Python's own handler back before any work starts.
+if _is_the_program() and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+    signal.signal(signal.SIGINT, _interrupted_while_starting)
 
 import typer
 
@@ -17,13 +39,15 @@ from logaudit.cli.console import (
     EXIT_USAGE,
     error_line,
     guard_stdout,
+    stdout_failure,
+    stdout_failure_reported,
     traceback_lines,
 )
 from logaudit.cli.redact import redact_command
 from logaudit.cli.report import report_command
 from logaudit.cli.rules import rules_app
 from logaudit.cli.scan import scan_command
-from logaudit.errors import ConfigError, LogauditError
+from logaudit.errors import ConfigError, LogauditError, OutputError
 from logaudit.lifecycle import EXIT_TERMINATED, Interrupted, Terminated, terminate_raises
 from logaudit.logs import write_failure
 
@@ -58,6 +82,8 @@ def _root(
 
 def main() -> None:
     """Console-script entry point: run the app, turn every error into one line and an exit code."""
+    if signal.getsignal(signal.SIGINT) is _interrupted_while_starting:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     guard_stdout()
     try:
         _main()
@@ -67,14 +93,16 @@ def main() -> None:
 
 
 def _with_log_failure(code: int) -> int:
-    """``code``, or 3 when ``--log-file`` could not be written (a full disk): the run's record is
-    incomplete, said in one line. Usage errors (2) and a held lock (4) keep their code."""
-    failure = write_failure()
-    if failure is None:
-        return code
-    error_line(failure)
+    """``code``, or 3 when ``--log-file`` or standard output could not be written (a full
+    disk) and that was not said yet: the run's record is incomplete, said in one line. Usage
+    errors (2), a held lock (4) and a stopped run keep their code."""
     kept = (EXIT_USAGE, EXIT_LOCKED, EXIT_INTERRUPTED, EXIT_TERMINATED)
-    return code if code in kept else EXIT_INCOMPLETE
+    for failure in (stdout_failure(), write_failure()):
+        if failure is not None:
+            error_line(failure)
+            stdout_failure_reported()
+            code = code if code in kept else EXIT_INCOMPLETE
+    return code
 
 
 def _main() -> None:
@@ -96,6 +124,8 @@ def _main() -> None:
         sys.exit(EXIT_USAGE)
     except LogauditError as e:
         error_line(str(e))
+        if isinstance(e, OutputError):
+            stdout_failure_reported()
         sys.exit(EXIT_INCOMPLETE)
     except typer.Abort:
         error_line("aborted")
@@ -111,6 +141,6 @@ def _main() -> None:
         if debug:
             traceback_lines()  # scrubbed: exception text may quote a secret
         # NOTE: only the exception type by default; a message could quote input bytes.
-        error_line(f"internal error ({type(e).__name__}); the scan did not complete. "
+        error_line(f"internal error ({type(e).__name__}); the command did not complete. "
                    "Run again with --debug for the traceback and report it.")
         sys.exit(EXIT_INCOMPLETE)

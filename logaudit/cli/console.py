@@ -100,10 +100,15 @@ class GuardedStdout:
     def __init__(self, stream: TextIO) -> None:
         self._stream = stream
         self._failed = False
+        self.failure: str | None = None  # the one-line message, once writing failed
+        self.reported = False
 
     def write(self, text: str) -> int:
         """Write ``text`` (dropped after a failure)."""
-        if self._failed:
+        if not isinstance(text, str):  # as a text stream: click probes with write(b"")
+            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        if self._failed or not text:
+            # Nothing to write: click probes a stream with write(""), which /dev/full refuses.
             return len(text)
         try:
             return self._stream.write(text)
@@ -129,7 +134,8 @@ class GuardedStdout:
                 os.close(null)
         except (OSError, ValueError, AttributeError):  # no descriptor (a test's StringIO)
             pass
-        raise OutputError(f"standard output: cannot write ({e.strerror or type(e).__name__})")
+        self.failure = f"standard output: cannot write ({e.strerror or type(e).__name__})"
+        raise OutputError(self.failure)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)
@@ -139,3 +145,18 @@ def guard_stdout() -> None:
     """Route ``sys.stdout`` through :class:`GuardedStdout` (once)."""
     if not isinstance(sys.stdout, GuardedStdout) and sys.stdout is not None:
         sys.stdout = GuardedStdout(sys.stdout)
+
+
+def stdout_failure() -> str | None:
+    """Why standard output could not be written, if it failed and that was not reported yet
+    (a library may catch the error: click probes streams inside ``except Exception``)."""
+    out = sys.stdout
+    if isinstance(out, GuardedStdout) and out.failure and not out.reported:
+        return out.failure
+    return None
+
+
+def stdout_failure_reported() -> None:
+    """The standard output failure was told to the user (as an :class:`OutputError`)."""
+    if isinstance(sys.stdout, GuardedStdout):
+        sys.stdout.reported = True

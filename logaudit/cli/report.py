@@ -11,7 +11,13 @@ from typing import Any
 import polars as pl
 import typer
 
-from logaudit.cli.console import EXIT_INCOMPLETE, fail, note_line, out_console
+from logaudit.cli.console import (
+    EXIT_INCOMPLETE,
+    fail,
+    note_line,
+    out_console,
+    stdout_failure_reported,
+)
 from logaudit.cli.options import CONFIG_OPTION, settings_from
 from logaudit.cli.outputs import refuse_output_among
 from logaudit.errors import ConfigError, LogauditError, OutputError
@@ -168,11 +174,14 @@ def run_report(paths: list[str], diff_paths: tuple[str, str] | None,
             total = int(collect(lf.select(pl.len())).item())
             out_console.print(summary_view(summarize(lf, by, s.top or None), by, total))
     except OutputError as e:  # a full disk: the summary was not stored (exit 3)
+        stdout_failure_reported()
         fail(str(e), EXIT_INCOMPLETE)
     except LogauditError as e:
         fail(str(e))
     except pl.exceptions.PolarsError as e:
         fail(f"cannot read the reports ({type(e).__name__}: {str(e).splitlines()[0][:200]})")
+    except RecursionError:  # a hand-made JSON report nested deeper than a parser goes
+        fail("cannot read the reports (JSON nested too deeply); is it a logaudit report?")
 
 
 def _report_files(specs: list[str]) -> Iterator[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import tempfile
 import time
@@ -145,8 +146,13 @@ def run_scan(paths: list[str], s: ScanSettings) -> int:
         if problem:
             fail(f"{output}: cannot write the report there: {problem}; "
                  "create the directory or choose another -o")
-        refuse_output_among(output, scan_inputs(output, paths, s.include, s.exclude))
+        refuse_output_among(output, [*(p for p in (s.state, s.baseline) if p),
+                                     *scan_inputs(output, paths, s.include, s.exclude)])
+        if s.state and os.path.abspath(output) == os.path.abspath(s.state):
+            fail(f"{output}: -o names the --state file; the state would replace the report")
     if s.state:
+        if os.path.exists(s.state) and not os.path.isfile(s.state):
+            fail(f"{s.state}: --state must be a regular file (it is created on the first run)")
         problem = check_writable(s.state)
         if problem:
             fail(f"{s.state}: cannot save the state there: {problem}; choose another --state")
@@ -175,8 +181,8 @@ def _scan_and_report(paths: list[str], s: ScanSettings, output: str | None,
         _write_output(result, s, output)
     except ReportError as e:
         # Nothing is committed: the next run rescans what this one scanned.
-        raise ReportError(f"{e}" + ("; the state was not saved (the next run rescans these "
-                                    "inputs)" if s.state else "")) from None
+        raise type(e)(f"{e}" + ("; the state was not saved (the next run rescans these "
+                                "inputs)" if s.state else "")) from None
     # NOTE: the state moves forward only after the report is safely written: a run killed
     # before this line is rescanned, whole, by the next run.
     try:
