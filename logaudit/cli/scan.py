@@ -29,8 +29,6 @@ from logaudit.cli.options import CONFIG_OPTION, settings_from
 from logaudit.errors import ConfigError
 from logaudit.fsio import check_writable
 from logaudit.logs import configure as configure_logging
-from logaudit.reports.summary import one_line, severity_at_least
-from logaudit.reports.table import render
 from logaudit.reports.writers import ReportFormat, write_report
 from logaudit.rules import PACKS, Severity
 from logaudit.runner import TaskResult
@@ -38,13 +36,15 @@ from logaudit.settings import Engine, Executor, LogFormat, ScanSettings
 from logaudit.state import LockedError, state_lock
 
 D = ScanSettings()  # the defaults, shown by --help
+SEVERITY_ORDER = [s.value for s in Severity]  # least severe first
 
 
 def exit_code(result: ScanResult, fail_on: str) -> int:
     """3 if any input could not be read, else 1 on findings at or above ``fail_on``, else 0."""
     if result.incomplete:
         return EXIT_INCOMPLETE
-    if len(severity_at_least(result.findings, fail_on)):
+    floor = SEVERITY_ORDER.index(fail_on)
+    if any(SEVERITY_ORDER.index(f.severity) >= floor for f in result.finding_rows):
         return EXIT_FINDINGS
     return EXIT_CLEAN
 
@@ -157,25 +157,32 @@ def _scan_and_report(paths: list[str], s: ScanSettings, output: str | None,
             error_line(f"{err.path}: {err.reason}")
         elif not quiet:
             note_line(f"logaudit: skipped {err.path}: {err.reason}", style="dim")
-    df = result.findings
     code = exit_code(result, s.fail_on.value)
     out_fmt = s.out_format
+    # The findings table (polars) is built only when something shows or writes it.
     if output:
-        write_report(df, output, out_fmt, run, csv_raw=s.csv_raw)
+        from logaudit.reports.summary import one_line
+
+        write_report(result.findings, output, out_fmt, run, csv_raw=s.csv_raw)
         if not quiet:
-            summary = one_line(df, result.counters.inputs_failed,
+            summary = one_line(result.findings, result.counters.inputs_failed,
                                result.counters.findings_unlisted, result.counters.allowed)
             note_line(summary + f" → {output}")
     elif quiet:
-        if len(df) or result.incomplete:
-            out_line(one_line(df, result.counters.inputs_failed, result.counters.findings_unlisted,
-                              result.counters.allowed))
+        if result.finding_rows or result.incomplete:
+            from logaudit.reports.summary import one_line
+
+            out_line(one_line(result.findings, result.counters.inputs_failed,
+                              result.counters.findings_unlisted, result.counters.allowed))
     elif out_fmt is ReportFormat.TABLE:
-        out_console.print(render(df, run, max_rows=s.max_rows))
+        from logaudit.reports.table import render, render_empty
+
+        out_console.print(render(result.findings, run, max_rows=s.max_rows)
+                          if result.finding_rows else render_empty(run))
     else:
         with tempfile.TemporaryDirectory() as d:
             tmp = Path(d) / "report"
-            write_report(df, str(tmp), out_fmt, run, csv_raw=s.csv_raw)
+            write_report(result.findings, str(tmp), out_fmt, run, csv_raw=s.csv_raw)
             sys.stdout.write(tmp.read_text(encoding="utf-8"))
             sys.stdout.flush()
     unlisted = result.extra.get("unlisted")

@@ -17,7 +17,6 @@ from logaudit.errors import ConfigError
 from logaudit.findings import load_key
 from logaudit.logs import event
 from logaudit.redact.tasks import RedactOptions, RedactTaskResult, executor, join_parts
-from logaudit.reports.frame import to_frame
 from logaudit.rules import select_rules
 from logaudit.runner import (
     DEFAULT_SPLIT,
@@ -140,7 +139,7 @@ def redact(
     event("redact.end", opts.run_id, replaced=replaced, written=len(written),
           **counters.as_dict())
     return RedactResult(
-        findings=to_frame(findings), errors=errors, counters=counters, run_id=opts.run_id,
+        finding_rows=findings, errors=errors, counters=counters, run_id=opts.run_id,
         started=started, finished=datetime.now(timezone.utc), engine=engine,
         rules=len(selected), extra={"redact": {"replace": replace.value, "replaced": replaced,
                                                "written": len(written)}},
