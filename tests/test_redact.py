@@ -188,6 +188,13 @@ def test_stdin_gives_the_same_bytes_as_out_dir(redacted: dict[str, Path]) -> Non
         assert r.stdout == (redacted["mask"] / name).read_bytes()
 
 
+def test_stdin_summary_names_standard_input() -> None:
+    r = run_cli("redact", "-", stdin=(SAMPLES / "payment_service.log").read_bytes())
+    line = r.stderr.decode().strip()
+    assert "from standard input" in line and "0 file(s)" not in line, line
+    assert line.count("logaudit:") == 1, line
+
+
 COMPRESS = {
     "gz": (lambda b: gzip.compress(b, mtime=0), b"\x1f\x8b", gzip.decompress),
     "bz2": (bz2.compress, b"BZh", bz2.decompress),

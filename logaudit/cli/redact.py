@@ -103,8 +103,9 @@ def run_redact(paths: list[str], s: RedactSettings) -> int:
     if not s.quiet:
         where = " in place" if s.in_place else f" → {s.out_dir}" if s.out_dir else ""
         summary = one_line(result.findings, result.counters.inputs_failed,
-                           result.counters.findings_unlisted)
-        note_line(f"logaudit: redacted {result.replaced} value(s) in "
-                  f"{len(result.written)} file(s){where}; {summary}"
+                           result.counters.findings_unlisted).removeprefix("logaudit: ")
+        target = ("from standard input" if list(paths) == ["-"]
+                  else f"in {len(result.written)} file(s){where}")
+        note_line(f"logaudit: redacted {result.replaced} value(s) {target}; {summary}"
                   + (f" → {output}" if output else ""))
     return exit_code(result, s.fail_on.value)

@@ -213,18 +213,19 @@ def join_parts(parts: list[RedactTaskResult]) -> tuple[str | None, InputError | 
     err: InputError | None = None
     written: str | None = None
     if complete and not failed and final:
-        sink = AtomicFile(final)
+        # The first part already lies beside the output under a temporary name: the others
+        # are appended to it (in the kernel) and it is renamed, so the driver copies only
+        # what the other workers wrote.
+        first = cast(str, files[0])
         try:
-            for fpath in files:
-                append_file(cast(str, fpath), sink.file)
-            sink.file.flush()
-            _keep_metadata(sink.tmp, parts[0].source_mode, parts[0].source_times)
-            sink.commit(fsync=False)
+            with open(first, "ab") as out:
+                for fpath in files[1:]:
+                    append_file(cast(str, fpath), out)
+            _keep_metadata(first, parts[0].source_mode, parts[0].source_times)
+            os.replace(first, final)
             written = final
         except OSError as e:
             err = InputError(parts[0].path, f"cannot write {final}: {e.strerror}")
-        finally:
-            sink.discard()
     for fpath in files:
         if fpath:
             try:
