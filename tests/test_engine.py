@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import time
 
 import pytest
@@ -140,3 +141,40 @@ def test_compiled_database_cache(tmp_path: object, monkeypatch: pytest.MonkeyPat
     assert scan(Engine(RULES, "hyperscan"), corpus) == fresh  # recompiled
     monkeypatch.setenv("LOGAUDIT_CACHE_DIR", "")
     assert scan(Engine(RULES, "hyperscan"), corpus) == fresh  # cache off
+
+
+_NO_HYPERSCAN = """
+import sys
+sys.modules["hyperscan"] = None  # import hyperscan -> ImportError, as on a machine without it
+from logaudit.cli import main
+sys.argv = ["logaudit", *sys.argv[1:]]
+main()
+"""
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_auto_without_hyperscan_says_so_in_one_line(tmp_path: object, debug: bool) -> None:
+    """auto falls back to the portable engine with one stderr line (--debug: why); same findings."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    log = Path(str(tmp_path)) / "a.log"
+    log.write_text("\n".join(ex for r in RULES[:40] for ex in r.examples) + "\n")
+    args = ["scan", str(log), "-f", "jsonl", *(["--debug"] if debug else [])]
+    out = subprocess.run([sys.executable, "-c", _NO_HYPERSCAN, *args], capture_output=True,
+                         text=True)
+    lines = out.stderr.strip().splitlines()
+    assert [ln for ln in lines if "engine" in ln] == [
+        "logaudit: engine re2 (portable, slower): hyperscan does not import on this machine"
+        + (": ModuleNotFoundError: import of hyperscan halted; None in sys.modules" if debug
+           else "; --debug says why")]
+    ref = subprocess.run([sys.executable, "-m", "logaudit", *args], capture_output=True,
+                         text=True)
+    def found(stdout: str) -> list[tuple[str, int, int]]:
+        rows = [json.loads(ln) for ln in stdout.splitlines()]
+        return sorted((r["rule_id"], r["line"], r["column"]) for r in rows)
+
+    assert out.returncode == ref.returncode == 1
+    assert found(out.stdout) == found(ref.stdout)
+    assert len(found(out.stdout)) >= 40
