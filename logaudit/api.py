@@ -18,7 +18,7 @@ from logaudit.executors import run_with
 from logaudit.findings import load_key
 from logaudit.lifecycle import uninterrupted
 from logaudit.logs import event
-from logaudit.rules import select_rules
+from logaudit.rules import claimant_rules, select_rules
 from logaudit.runner import (
     DEFAULT_SPLIT,
     Counters,
@@ -155,9 +155,11 @@ def scan(
         rules=tuple(selected), run_id=run_id or new_run_id(),
         key=key if key is not None else load_key(), backend=backend,
         show_secrets=s.show_secrets, block_size=block_size, scan_binary=s.scan_binary,
+        skip_binary=s.skip_binary,
         limits=s.limits, split_size=split_size, storage_options=freeze(storage),
         max_per_rule=max_per_rule, allow=allowlist if allowlist.entries else None,
         keep_allowed=s.show_allowed,
+        claimants=tuple(claimant_rules(s.selection, selected)),
     )
     started = datetime.now(timezone.utc)
     engine = engine_name(backend)

@@ -20,8 +20,8 @@ from logaudit.findings import Finding
 from logaudit.runner import ScanOptions, Task, TaskResult
 from logaudit.runner import plan as runner_plan
 from logaudit.sources.interface import InputError, InputRef
-from logaudit.sources.openers import detect_codec
 from logaudit.sources.remote import is_url, stat_object
+from logaudit.sources.sniff import SNIFF_BYTES, sniff
 from logaudit.state import (
     HEAD_BYTES,
     Entry,
@@ -57,7 +57,7 @@ def _decoded_head(path: str) -> bytes:
     try:
         stream, closer = open_raw(InputRef(path, path))
         try:
-            codec = detect_codec(peek(stream))
+            codec = sniff(peek(stream)).codec
             if codec is None:
                 return b""
             return peek(decompress(stream, codec), HEAD_BYTES)
@@ -96,11 +96,15 @@ def plan(
             if not stat.S_ISREG(st.st_mode):
                 out.append(item)  # a FIFO or device: a stream without identity, read whole
                 continue
-            head = read_head(item.fs_path, HEAD_BYTES)
+            head = read_head(item.fs_path, SNIFF_BYTES)
         except OSError:
             out.append(item)  # the runner reports it
             continue
-        compressed = detect_codec(head) is not None
+        kind = sniff(head)
+        head = head[:HEAD_BYTES]
+        # Whole-file identity (size + head), rescanned whole when changed: compressed data,
+        # and text whose bytes are not its lines (UTF-16/32, CR-only line ends).
+        compressed = kind.codec is not None or kind.transcode is not None or kind.cr_only
         dhead = _decoded_head(item.fs_path) if compressed else b""
         key_path = os.path.abspath(item.fs_path)
         resume, prev = resume_point(state, key_path, st, head, key,
@@ -111,8 +115,9 @@ def plan(
         if resume.unchanged:
             unchanged += 1
             continue
-        if compressed or _is_archive(head):
-            out.append(item)
+        if compressed or kind.archive or (kind.form == "binary"
+                                          and not (opts is not None and opts.scan_binary)):
+            out.append(item)  # read whole by the walker (a binary file: skipped and counted)
             continue
         ranges = _first_scan_ranges(item, st, resume, opts, workers)
         if ranges:
@@ -182,22 +187,16 @@ def _after_last_newline(path: str, size: int) -> int:
     return 0
 
 
-def _is_archive(head: bytes) -> bool:
-    from logaudit.sources.archives import is_tar, is_zip
-
-    return is_tar(head) or is_zip(head)
-
-
 def _by_content(state: State, path: str, st: os.stat_result, head: bytes,
                 key: bytes) -> Resume | None:
     """A plain file holding what another entry scanned (copied/renamed across filesystems,
     copytruncate's copy): resume where that entry stopped, if both its head and the bytes just
     before its offset match."""
-    for e in state.entries.values():
-        if e.compressed or e.offset <= 0 or e.offset > st.st_size or not e.tail:
-            continue
-        if e.head_len < min(HEAD_BYTES, e.offset) or keyed_hash(key, head[: e.head_len]) != e.head:
-            continue
+    def usable(e: Entry) -> bool:
+        return (not e.compressed and 0 < e.offset <= st.st_size and bool(e.tail)
+                and e.head_len >= min(HEAD_BYTES, e.offset))
+
+    for e in state.by_head(key, head, usable):
         try:
             with open(path, "rb") as f:
                 f.seek(e.offset - len_tail(e))
@@ -228,6 +227,10 @@ def finish(
     ``lines`` sums, per path, the lines owned by the ranges of a split first scan.
     """
     entries = dict(state.entries)
+    by_inode: dict[tuple[int, int], set[str]] = {}
+    for p, e in entries.items():
+        if e.ino:
+            by_inode.setdefault((e.dev, e.ino), set()).add(p)
     kept: list[Finding] = []
     skip_upto = {p: pl.resume.line for p, pl in plans.items() if pl.resume.skip}
     for f in findings:
@@ -254,11 +257,18 @@ def finish(
         else:
             entry = make_entry(kp, pl.st, pl.head, key, res.end_offset, res.end_line, False)
             entry = dataclasses.replace(entry, tail=_tail_hash(pl.ref, res.end_offset, key))
-        # A renamed file: its old name's entry is replaced by this one.
-        for old_path, old in list(entries.items()):
-            if old_path != kp and entry.ino and (old.dev, old.ino) == (entry.dev, entry.ino):
-                del entries[old_path]
+        # A renamed file: its old name's entry is replaced by this one (an index of the
+        # entries by identity: a pass over every entry per file was quadratic).
+        if entry.ino:
+            for old_path in by_inode.pop((entry.dev, entry.ino), set()) - {kp}:
+                if (entries[old_path].dev, entries[old_path].ino) == (entry.dev, entry.ino):
+                    del entries[old_path]
+        prev_here = entries.get(kp)
+        if prev_here is not None and prev_here.ino:
+            by_inode.get((prev_here.dev, prev_here.ino), set()).discard(kp)
         entries[kp] = entry
+        if entry.ino:
+            by_inode.setdefault((entry.dev, entry.ino), set()).add(kp)
     planned = {pl.key_path for pl in plans.values()}
     for old_path in list(entries):
         if old_path not in planned and not is_url(old_path) and not os.path.exists(old_path):

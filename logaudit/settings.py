@@ -427,6 +427,9 @@ class ScanSettings(Settings):
     workers: int = option("workers", 0, p_int)
     engine: Engine = option("engine", Engine.AUTO, p_enum(Engine))
     scan_binary: bool = option("scan-binary", False, p_bool)
+    # An input named on the command line that is not scanned (binary data, a device) is
+    # skipped and counted instead of making the scan incomplete (exit 3).
+    skip_binary: bool = option("skip-binary", False, p_bool)
     # CSV cells verbatim (no formula guard, raw control characters): for programs.
     csv_raw: bool = option("csv-raw", False, p_bool)
     max_decompressed: int = option("max-decompressed", Limits().max_decompressed, p_size)
@@ -456,6 +459,9 @@ class ScanSettings(Settings):
 
     def check(self) -> None:
         """The format is known and printable where it goes; the engine is available."""
+        if self.scan_binary and self.skip_binary:
+            raise ConfigError("--scan-binary and --skip-binary: choose one (scan binary data "
+                              "as text, or skip it without failing the scan)")
         fmt = _checked_format(self.format, self.output) or ReportFormat.TABLE
         if fmt.binary and not self.output:
             raise ConfigError(f"{fmt.value} is binary: write it to a file with "
@@ -524,6 +530,8 @@ class ReportSettings(Settings):
     rows: bool = option("rows", False, p_bool)
     output: str | None = option("output", None, p_opt_str, path=True)
     format: ReportFormat | None = option("format", None, p_enum(ReportFormat))
+    # CSV cells verbatim (no formula guard, raw control characters), as ``scan --csv-raw``.
+    csv_raw: bool = option("csv-raw", False, p_bool)
     origins: tuple[tuple[str, Origin], ...] = field(default=(), repr=False, compare=False)
 
     def check(self) -> None:

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import bz2 as _bz2
 import io
+import lzma as _lzma
+import struct
+import subprocess
 import sys
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import zstandard
 from archive_builders import (
     CODECS,
     bz,
@@ -23,6 +29,8 @@ from archive_builders import (
     zip_with_encrypted,
     zst,
 )
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from logaudit.findings import Finding
 from logaudit.rules import load_rule_file
@@ -147,6 +155,8 @@ def test_tree_of_everything_matches_plain_logs(
         found, errors = scan([root, "-"], workers=workers)
         groups = by_path(found)
         assert key(groups.pop("-")) == reference["app"]
+        # The cut .gz keeps the findings of the lines read before the cut.
+        assert groups.pop(str(root / "bad" / "cut.log.gz"))
         got = {p[len(str(root)) + 1:]: key(fs) for p, fs in groups.items()}
         assert got == {k: reference[v] for k, v in expect.items()}
         rows = {(e.path[len(str(root)) + 1:], e.kind): e.reason for e in errors}
@@ -285,3 +295,269 @@ def test_scan_binary_reads_them_as_text(tmp_path: Path) -> None:
     (tmp_path / "x.bin").write_bytes(b"\x00\x01 user=jane.doe@example.com\n")
     found, errors = scan([tmp_path], scan_binary=True)
     assert errors == [] and [f.rule_id for f in found] == ["email-address"]
+
+
+# ---------------------------------------------------------------- what could be read is kept
+
+def mail_lines(n: int, every: int = 14) -> bytes:
+    """``n`` log lines, one e-mail address every ``every`` lines (line i holds user{i}@...)."""
+    return b"".join((f"2026-01-01 line {i} user{i}@example.com\n" if i % every == 0
+                     else f"2026-01-01 line {i} nothing to see\n").encode() for i in range(n))
+
+
+def mail_line_numbers(text: bytes) -> set[int]:
+    """1-based numbers of the complete lines of ``text`` that hold an e-mail address."""
+    lines = text.split(b"\n")[:-1]  # the last piece is not a complete line
+    return {i + 1 for i, line in enumerate(lines) if b"@example.com" in line}
+
+
+def test_truncated_gz_keeps_every_complete_line(tmp_path: Path) -> None:
+    data = mail_lines(100)
+    g = gz(data)
+    (tmp_path / "cut.gz").write_bytes(g[:-12])
+    readable = zlib.decompressobj(31).decompress(g[:-12])
+    found, errors = scan([tmp_path / "cut.gz"])
+    assert [e.kind for e in errors] == ["error"] and "truncated gzip" in errors[0].reason
+    assert len(mail_line_numbers(readable)) >= 7  # 98 complete lines read
+    assert {f.line for f in found} >= mail_line_numbers(readable)
+
+
+@pytest.mark.parametrize("tail", [b"this is not gzip\n", b"\x00\x01garbage" * 100])
+def test_gz_trailing_garbage_is_a_warning_and_keeps_the_member(tmp_path: Path,
+                                                               tail: bytes) -> None:
+    data = mail_lines(100)
+    (tmp_path / "x.gz").write_bytes(gz(data) + tail)
+    (tmp_path / "pad.gz").write_bytes(gz_multi(data) + bytes(4096))  # NUL padding: fine
+    found, errors = scan([tmp_path])
+    assert [(Path(e.path).name, e.kind) for e in errors] == [("x.gz", "warning")]
+    assert "trailing data" in errors[0].reason
+    for name in ("x.gz", "pad.gz"):
+        assert {f.line for f in found if f.path.endswith(name)} == mail_line_numbers(data)
+
+
+def test_a_garbled_second_member_header_is_reported(tmp_path: Path) -> None:
+    data = mail_lines(300)
+    blob = bytearray(gz_multi(data, 3))
+    second = blob.find(b"\x1f\x8b", 10)
+    blob[second] ^= 0xFF
+    (tmp_path / "x.gz").write_bytes(bytes(blob))
+    found, errors = scan([tmp_path / "x.gz"])
+    assert [e.kind for e in errors] == ["warning"] and found
+
+
+def stored_zip_with_header_at(offset: int) -> bytes:
+    """A stored zip whose second local header starts at ``offset``."""
+    n = offset - 30 - len("a.log")
+    first = (b"x" * 99 + b"\n") * (n // 100) + b"y" * (n % 100)
+    data = zip_({"a.log": first, "b.log": b"mail=john.roe@example.org\n"}, stored=True)
+    assert data.find(b"PK\x03\x04", 10) == offset
+    return data
+
+
+@pytest.mark.parametrize("offset", [65536 - k for k in range(0, 31)] + [65537, 131071])
+def test_zip_header_across_a_read_boundary(tmp_path: Path, offset: int) -> None:
+    (tmp_path / "x.zip").write_bytes(stored_zip_with_header_at(offset))
+    found, errors = scan([tmp_path / "x.zip"])
+    assert errors == [] and [f.path for f in found] == [str(tmp_path / "x.zip") + "!b.log"]
+
+
+def raw_zip(members: list[tuple[str, bytes, int, bool]]) -> bytes:
+    """A stored zip written by hand: (name, data, flags, sizes in the local header). With flag
+    0x08 a data descriptor (with its signature) follows the data."""
+    out = bytearray()
+    central = bytearray()
+    for name, data, flags, sized in members:
+        crc = zlib.crc32(data)
+        at = len(out)
+        size = len(data) if sized or not flags & 0x08 else 0
+        out += struct.pack("<4sHHHHHIIIHH", b"PK\x03\x04", 20, flags, 0, 0, 0,
+                           crc if size else 0, size, size, len(name), 0) + name.encode() + data
+        if flags & 0x08:
+            out += struct.pack("<4sIII", b"PK\x07\x08", crc, len(data), len(data))
+        central += struct.pack("<4sHHHHHHIIIHHHHHII", b"PK\x01\x02", 20, 20, flags, 0, 0, 0,
+                               crc, len(data), len(data), len(name), 0, 0, 0, 0, 0, at)
+        central += name.encode()
+    end = struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, len(members), len(members),
+                      len(central), len(out), 0)
+    return bytes(out + central + end)
+
+
+@pytest.mark.parametrize("sized", [True, False], ids=["sizes-in-header", "descriptor-only"])
+def test_encrypted_member_is_skipped_and_listed_and_the_rest_scanned(tmp_path: Path,
+                                                                    sized: bool) -> None:
+    secret = b"\x8a\x13 encrypted bytes PK\x07\x08 not a descriptor" * 50
+    (tmp_path / "x.zip").write_bytes(raw_zip([
+        ("a.log", b"user=jane.doe@example.com\n", 0, True),
+        ("enc.log", secret, 0x01 | 0x08, sized),
+        ("c.log", b"mail=john.roe@example.org\n", 0x08, sized),
+    ]))
+    found, errors = scan([tmp_path / "x.zip"])
+    assert [(e.path.rsplit("!", 1)[1], e.kind) for e in errors] == [("enc.log", "error")]
+    assert "encrypted" in errors[0].reason
+    assert sorted(f.path.rsplit("!", 1)[1] for f in found) == ["a.log", "c.log"]
+
+
+def test_streamed_stored_members_and_directories(tmp_path: Path) -> None:
+    (tmp_path / "x.zip").write_bytes(raw_zip([
+        ("d/", b"", 0x08, False),
+        ("a.log", b"user=jane.doe@example.com\n" * 3000, 0x08, False),
+        ("e/", b"", 0, True),
+        ("b.log", b"mail=john.roe@example.org\n", 0x08, False),
+    ]))
+    found, errors = scan([tmp_path / "x.zip"])
+    assert errors == []
+    assert sorted({f.path.rsplit("!", 1)[1] for f in found}) == ["a.log", "b.log"]
+    assert len(found) == 3001
+
+
+def test_info_zip_encrypted_member(tmp_path: Path) -> None:
+    import shutil
+
+    if shutil.which("zip") is None:
+        pytest.skip("Info-ZIP's zip is not installed")
+    (tmp_path / "a.log").write_text("user=jane.doe@example.com\n")
+    (tmp_path / "c.log").write_text("mail=john.roe@example.org\n")
+    for args in (["-e", "-P", "pw", "x.zip", "a.log"], ["x.zip", "c.log"]):
+        subprocess.run(["zip", "-q", *args], cwd=tmp_path, check=True)
+    found, errors = scan([tmp_path / "x.zip"])
+    assert [(e.path.rsplit("!", 1)[1], e.kind) for e in errors] == [("a.log", "error")]
+    assert [f.path.rsplit("!", 1)[1] for f in found] == ["c.log"]
+
+
+# ---------------------------------------------------------------- fuzz: cut and corrupt readers
+
+
+def _reference(codec: str, blob: bytes) -> tuple[bytes, bool]:
+    """What an independent decoder reads from ``blob`` (all frames), and whether it read it to
+    a clean end."""
+    out = []
+    while blob:
+        d: object
+        if codec == "gz":
+            d = zlib.decompressobj(31)
+        elif codec == "bz2":
+            d = _bz2.BZ2Decompressor()
+        elif codec == "xz":
+            d = _lzma.LZMADecompressor(_lzma.FORMAT_XZ)
+        else:
+            d = zstandard.ZstdDecompressor().decompressobj()
+        try:
+            out.append(d.decompress(blob))  # type: ignore[attr-defined]
+        except Exception:
+            return b"".join(out), False
+        if not d.eof:  # type: ignore[attr-defined]
+            return b"".join(out), False
+        blob = d.unused_data  # type: ignore[attr-defined]
+        if blob and not blob.strip(b"\x00"):
+            break
+    return b"".join(out), True
+
+
+FUZZ_CODECS = {"gz": lambda d: gz_multi(d, 3), "bz2": bz, "xz": xz,
+               "zst": lambda d: zst(d, frames=3)}
+FUZZ_DATA = mail_lines(3000, every=37)
+FUZZ_BLOBS = {c: f(FUZZ_DATA) for c, f in FUZZ_CODECS.items()}
+
+
+@pytest.mark.slow
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.sampled_from(sorted(FUZZ_CODECS)), st.floats(0.0, 1.0))
+def test_fuzz_truncated_streams_keep_every_readable_line(tmp_path: Path, codec: str,
+                                                         keep: float) -> None:
+    blob = FUZZ_BLOBS[codec]
+    cut = blob[: int(len(blob) * keep)]
+    (tmp_path / "x").write_bytes(cut)
+    found, errors = scan([tmp_path / "x"])  # never raises: every failure is a row
+    readable, clean = _reference(codec, cut)
+    if clean and readable == FUZZ_DATA:
+        assert errors == []
+    elif cut:
+        assert [e.kind for e in errors] == ["error"], errors  # never exit 0 on a cut stream
+    assert {f.line for f in found} >= mail_line_numbers(readable)
+
+
+@pytest.mark.slow
+@settings(max_examples=80, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.sampled_from(sorted(FUZZ_CODECS)), st.floats(0.0, 1.0), st.integers(1, 255))
+def test_fuzz_corrupt_streams_fail_closed(tmp_path: Path, codec: str, where: float,
+                                          xor: int) -> None:
+    blob = bytearray(FUZZ_BLOBS[codec])
+    at = min(int(len(blob) * where), len(blob) - 1)
+    blob[at] ^= xor
+    (tmp_path / "x").write_bytes(bytes(blob))
+    found, errors = scan([tmp_path / "x"])
+    readable, clean = _reference(codec, bytes(blob))
+    if not (clean and readable == FUZZ_DATA):
+        # Damaged: an error row (exit 3), or a warning row for bytes after a complete frame
+        # (a garbled header of a later frame: listed, never silent).
+        assert any(e.kind in ("error", "warning") for e in errors), errors
+    # Lines decoded well before the damage are all there (a piece in flight may be lost).
+    ok = FUZZ_DATA[: max(0, len(_common_prefix(readable, FUZZ_DATA)) - (256 << 10))]
+    assert {f.line for f in found if f.path == str(tmp_path / "x")} >= mail_line_numbers(ok)
+
+
+def _common_prefix(a: bytes, b: bytes) -> bytes:
+    n = 0
+    while n < min(len(a), len(b)) and a[n] == b[n]:
+        n += 1
+    return a[:n]
+
+
+TAR_MEMBERS = {f"m{i}.log": mail_lines(200 + i * 50, every=23) for i in range(5)}
+TAR_BLOB = tar(TAR_MEMBERS)
+ZIP_BLOBS = {"deflate": zip_(TAR_MEMBERS), "stored": zip_(TAR_MEMBERS, stored=True),
+             "streamed": zip_(TAR_MEMBERS, streamed=True),
+             "streamed-stored": zip_(TAR_MEMBERS, streamed=True, stored=True),
+             "at-64k": stored_zip_with_header_at(65535)}
+
+
+def _member_ends_tar() -> dict[str, int]:
+    import tarfile
+
+    ends = {}
+    with tarfile.open(fileobj=io.BytesIO(TAR_BLOB)) as tf:
+        for info in tf:
+            ends[info.name] = info.offset_data + info.size
+    return ends
+
+
+TAR_ENDS = _member_ends_tar()
+
+
+@pytest.mark.slow
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.sampled_from(["tar", *sorted(ZIP_BLOBS)]), st.floats(0.0, 1.0),
+       st.sampled_from(["cut", "flip"]), st.integers(1, 255))
+def test_fuzz_archives_never_crash_and_keep_whole_members(
+        tmp_path: Path, kind: str, where: float, how: str, xor: int) -> None:
+    blob = bytearray(TAR_BLOB if kind == "tar" else ZIP_BLOBS[kind])
+    at = min(int(len(blob) * where), len(blob) - 1)
+    if how == "cut":
+        blob = blob[:at]
+    else:
+        blob[at] ^= xor
+    (tmp_path / "x").write_bytes(bytes(blob))
+    found, errors = scan([tmp_path / "x"])  # never raises
+    assert all(e.kind in ("error", "skipped", "warning") for e in errors)
+    if how == "cut" and kind == "tar":
+        whole = {n for n, end in TAR_ENDS.items() if end <= at}
+        if at and len(whole) < len(TAR_ENDS):
+            assert any(e.kind == "error" for e in errors)  # a cut tar is never clean
+        for name in whole:  # members read whole before the cut keep their findings
+            want = mail_line_numbers(TAR_MEMBERS[name])
+            assert {f.line for f in found if f.path.endswith("!" + name)} == want
+    if kind.startswith("streamed") and how == "cut":
+        data = bytes(blob)
+        starts = {n: data.find(n.encode()) for n in TAR_MEMBERS}
+        # A member followed by another header was read whole (its descriptor included).
+        whole = [n for n, at in starts.items() if at >= 0 and data.find(b"PK\x03\x04", at) > 0]
+        for name in whole:
+            want = mail_line_numbers(TAR_MEMBERS[name])
+            assert {f.line for f in found if f.path.endswith("!" + name)} == want
+    if how == "cut" and kind != "tar" and kind != "at-64k":
+        cd = bytes(ZIP_BLOBS[kind]).find(b"PK\x01\x02")
+        if 0 < at < cd:
+            assert any(e.kind == "error" for e in errors)  # a cut zip is never clean

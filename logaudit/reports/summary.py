@@ -20,11 +20,13 @@ def severity_at_least(df: pl.DataFrame, floor: str) -> pl.DataFrame:
     return df.filter(pl.col("severity").is_in(allowed))
 
 
-def one_line(df: pl.DataFrame, failed: int, unlisted: int = 0, allowed: int = 0) -> str:
+def one_line(df: pl.DataFrame, failed: int, unlisted: int = 0, allowed: int = 0,
+             skipped: int = 0) -> str:
     """A one-line summary for cron mail and logs."""
     if df.is_empty() and not failed:
-        return "logaudit: no findings" + (f" ({allowed} allowed by the allowlist)"
-                                          if allowed else "")
+        msg = "logaudit: no findings" + (f" ({allowed} allowed by the allowlist)"
+                                         if allowed else "")
+        return msg + _skipped(skipped)
     parts = [f"{n} {c}" for c, n in counts(df, "category").iter_rows()] if len(df) else []
     msg = f"logaudit: {len(df)} finding(s)" + (f" ({', '.join(parts)})" if parts else "")
     if unlisted:
@@ -33,4 +35,8 @@ def one_line(df: pl.DataFrame, failed: int, unlisted: int = 0, allowed: int = 0)
         msg += f"; {allowed} allowed by the allowlist"
     if failed:
         msg += f"; {failed} input(s) could not be read"
-    return msg
+    return msg + _skipped(skipped)
+
+
+def _skipped(n: int) -> str:
+    return f"; {n} input(s) skipped, not scanned (binary data, devices…)" if n else ""

@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from logaudit.escaping import escape_any, escape_control
+from logaudit.reports.writers.interface import location
 from logaudit.sources.interface import human_bytes
 
 if TYPE_CHECKING:
@@ -46,9 +47,13 @@ def _count_table(df: pl.DataFrame, by: str, title: str, top: int = 10) -> Table:
 
 def _head(run: dict[str, Any], n: int) -> Text:
     c = run.get("counters", {})
-    return Text(f"run {escape_any(run.get('run_id', '?'))}: {c.get('inputs_scanned', 0)} "
-                f"input(s), {human_bytes(c.get('bytes_scanned', 0))} scanned, {n} finding(s)",
-                style="bold")
+    head = (f"run {escape_any(run.get('run_id', '?'))}: {c.get('inputs_scanned', 0)} input(s), "
+            f"{human_bytes(c.get('bytes_scanned', 0))} scanned, {n} finding(s)")
+    if c.get("inputs_skipped", 0):
+        head += f", {c['inputs_skipped']} skipped (not scanned)"
+    if c.get("inputs_failed", 0):
+        head += f", {c['inputs_failed']} not read"
+    return Text(head, style="bold")
 
 
 def render_empty(run: dict[str, Any]) -> RenderableType:
@@ -76,10 +81,7 @@ def render(df: pl.DataFrame, run: dict[str, Any], max_rows: int = MAX_ROWS) -> R
     rank = pl.col("severity").replace_strict(SEVERITY_RANK, default=0, return_dtype=pl.Int8)
     worst_first = df.sort([rank, "path", "line", "column"], descending=[True, False, False, False])
     for row in worst_first.head(max_rows).iter_rows(named=True):
-        loc = f"{escape_control(row['path'])}:{row['line']}"
-        if row["end_line"] != row["line"]:
-            loc += f"-{row['end_line']}"
-        loc += f":{row['column']}"
+        loc = escape_control(location(row))
         cell = Text()
         cell.append(escape_control(row["rule_id"]), style="bold")
         cell.append(f"  {loc}\n")

@@ -17,7 +17,10 @@ from dataclasses import dataclass, field
 
 from logaudit.sources.interface import InputError, StreamError, human_bytes
 from logaudit.sources.limits import Budget, LimitExceeded
-from logaudit.sources.openers import SNIFF_BYTES, Stream, binary_kind, decompress, detect_codec
+from logaudit.sources.openers import SNIFF_BYTES, Stream, decompress, text_stream
+from logaudit.sources.sniff import is_tar as is_tar  # re-exported
+from logaudit.sources.sniff import is_zip as is_zip
+from logaudit.sources.sniff import sniff
 
 TextHandler = Callable[[str, Stream], None]
 
@@ -38,26 +41,6 @@ class Walk:
     members: int = 0
 
 
-def is_tar(head: bytes) -> bool:
-    """A tar header: its checksum field matches (ustar, GNU and v7), or an all-zero end block."""
-    if len(head) < 512:
-        return False
-    block = head[:512]
-    if block == bytes(512):
-        return len(head) >= 1024 and head[512:1024] == bytes(512)
-    try:
-        want = int(block[148:156].split(b"\x00", 1)[0].strip() or b"-1", 8)
-    except ValueError:
-        return False
-    got = sum(block[:148]) + 8 * 32 + sum(block[156:])
-    return want == got
-
-
-def is_zip(head: bytes) -> bool:
-    """A zip's first local header, or an empty zip's end record."""
-    return head.startswith((b"PK\x03\x04", b"PK\x05\x06"))
-
-
 def _wanted(walk: Walk, member_path: str) -> bool:
     o = walk.only
     return o is None or o == member_path or o.startswith(member_path + "!")
@@ -65,23 +48,23 @@ def _wanted(walk: Walk, member_path: str) -> bool:
 
 def walk_stream(stream: Stream, walk: Walk) -> None:
     """Decode ``stream`` layer by layer and hand every text stream to ``walk.on_text``."""
-    head = stream.peek(SNIFF_BYTES)
-    codec = detect_codec(head)
-    if codec:
+    kind = sniff(stream.peek(SNIFF_BYTES))
+    if kind.codec:
         walk.budget.depth(stream.level + 1, stream.path)
-        walk_stream(decompress(stream, codec, walk.budget), walk)
-        return
-    if is_tar(head):
+        walk_stream(decompress(stream, kind.codec, walk.budget), walk)
+    elif kind.form == "tar":
         walk.budget.depth(stream.level + 1, stream.path)
         _walk_tar(stream, walk)
-    elif is_zip(head):
+    elif kind.form == "zip":
         walk.budget.depth(stream.level + 1, stream.path)
         _walk_zip(stream, walk)
-    elif (kind := binary_kind(head)) and not walk.scan_binary:
-        walk.errors.append(InputError(stream.path, f"binary data ({kind}), not a log; "
+    elif kind.form == "binary" and not walk.scan_binary:
+        walk.errors.append(InputError(stream.path, f"binary data ({kind.detail}), not a log; "
                                       "use --scan-binary to scan it anyway", "skipped"))
-    else:
+    elif kind.form == "binary":
         walk.on_text(stream.path, stream)
+    else:
+        walk.on_text(stream.path, text_stream(stream, kind))
 
 
 def _member(walk: Walk, stream: Stream, member: Stream) -> None:
@@ -93,7 +76,7 @@ def _member(walk: Walk, stream: Stream, member: Stream) -> None:
     except StreamError as e:
         if e.level <= stream.level:
             raise
-        walk.errors.append(InputError(e.path, e.reason))
+        walk.errors.append(e.as_error())
 
 
 # ---------------------------------------------------------------- tar
@@ -102,7 +85,9 @@ def _member(walk: Walk, stream: Stream, member: Stream) -> None:
 def _walk_tar(stream: Stream, walk: Walk) -> None:
     level = stream.level + 1
     try:
-        tf = tarfile.open(fileobj=stream, mode="r|", bufsize=1 << 20)  # type: ignore[call-overload]
+        # Names that are not UTF-8 come through as lone surrogates, whatever the locale.
+        tf = tarfile.open(fileobj=stream, mode="r|", bufsize=1 << 20,  # type: ignore[call-overload]
+                          encoding="utf-8", errors="surrogateescape")
     except tarfile.ReadError as e:
         raise StreamError(stream.path, f"corrupt tar archive ({e})", stream.level) from None
     with tf:
@@ -113,6 +98,12 @@ def _walk_tar(stream: Stream, walk: Walk) -> None:
                 raise StreamError(stream.path, f"corrupt or truncated tar archive after "
                                   f"{human_bytes(stream.pos)} ({e})", stream.level) from None
             if info is None:
+                # tarfile ends quietly where the data ends; a tar ends with zero blocks. Data
+                # that stops at a member boundary without them was cut.
+                if stream.pos < tf.offset + 512 and not stream.peek(1):
+                    raise StreamError(stream.path, f"truncated tar archive after "
+                                      f"{human_bytes(tf.offset)} (no end-of-archive blocks)",
+                                      stream.level)
                 return
             if not info.isfile():
                 continue  # directories, links, devices: nothing to read
@@ -191,11 +182,22 @@ def _zip64_sizes(extra: bytes, csize: int, usize: int) -> tuple[int, int]:
     return csize, usize
 
 
+def _read_upto(stream: Stream, n: int) -> bytes:
+    """``n`` bytes, fewer only at the end: a read may stop at a buffer boundary."""
+    data = stream.read(n)
+    while 0 < len(data) < n:
+        more = stream.read(n - len(data))
+        if not more:
+            break
+        data += more
+    return data
+
+
 def _walk_zip(stream: Stream, walk: Walk) -> None:
     level = stream.level + 1
     count = 0
     while True:
-        sig = stream.read(4)
+        sig = _read_upto(stream, 4)
         if sig in _END_SIGS:
             return
         if sig != _LOCAL:
@@ -209,15 +211,26 @@ def _walk_zip(stream: Stream, walk: Walk) -> None:
             "<HHHHHIIIHH", hdr)
         raw_name = _read_exact(stream, nlen, "a member name")
         extra = _read_exact(stream, xlen, "a header extra field")
-        name = raw_name.decode("utf-8" if flags & 0x800 else "cp437", "replace")
+        # Lossless: bytes that are not UTF-8 come through as lone surrogates (like tar names).
+        name = raw_name.decode("utf-8" if flags & 0x800 else "cp437", "surrogateescape")
         zip64 = csize == 0xFFFFFFFF or usize == 0xFFFFFFFF
         if zip64:
             csize, usize = _zip64_sizes(extra, csize, usize)
         has_dd = bool(flags & 0x08)
+        # With a data descriptor the header's sizes are usually 0, but a writer that could
+        # seek back (Info-ZIP) fills them in: then the member can be skipped by its size.
+        sized = not has_dd or csize > 0
         mpath = f"{stream.path}!{name}"
         count += 1
-        if name.endswith("/"):
-            _skip(stream, csize, name)
+        if name.endswith("/"):  # a directory: nothing to read, but find where it ends
+            if sized:
+                _skip(stream, csize, name)
+            elif method == 8 and not flags & 0x01:
+                _ZipMember(stream, 8, None, None, mpath, level).drain()
+            else:
+                _UntilDescriptor(stream, zip64, name).drain()
+            if has_dd:
+                _descriptor(stream, zip64, name, csize if sized else None)
             continue
         walk.budget.member(mpath)
         walk.members += 1
@@ -226,41 +239,121 @@ def _walk_zip(stream: Stream, walk: Walk) -> None:
             problem = "encrypted zip member; cannot be read without the password"
         elif method not in (0, 8):
             problem = f"zip compression method {method} is not supported (stored and deflate are)"
-        elif has_dd and method == 0:
-            problem = "stored zip member without sizes is not supported"
+        if problem:
+            walk.errors.append(InputError(mpath, problem))
         if problem or not _wanted(walk, mpath):
-            if problem:
-                walk.errors.append(InputError(mpath, problem))
-            if has_dd and method != 8:
-                raise StreamError(stream.path, f"cannot find the end of member {name}; rest of "
-                                  "the archive not scanned", stream.level)
-            if not has_dd:
+            if sized:
                 _skip(stream, csize, name)
+                if has_dd:
+                    _descriptor(stream, zip64, name, csize)
                 continue
-        member = _ZipMember(stream, method, None if has_dd else csize, crc, mpath, level)
+            if method != 8 or flags & 0x01:
+                _UntilDescriptor(stream, zip64, name).drain()
+                _descriptor(stream, zip64, name, None)
+                continue
+        # Deflate finds its own end; a stored member needs its size, or its descriptor.
+        member: _ZipMember | _UntilDescriptor
+        if method == 0 and not sized:
+            member = _UntilDescriptor(stream, zip64, name)
+        else:
+            member = _ZipMember(stream, method, None if method == 8 and has_dd else csize,
+                                None if has_dd else crc, mpath, level)
         if not problem and _wanted(walk, mpath):
             _member(walk, stream, Stream(member, mpath, level, "deflate" if method else None,
                                          walk.budget if method else None))
         member.drain()
         if has_dd:
-            d = stream.read(4)
-            if d != _DESCRIPTOR:
-                stream.unread(d)
-            desc = _read_exact(stream, 20 if zip64 else 12, "a data descriptor")
-            crc = struct.unpack_from("<I", desc)[0]
+            crc = _descriptor(stream, zip64, name, None)
             if member.crc != crc and not problem:
                 walk.errors.append(InputError(mpath, "corrupt zip member: CRC mismatch"))
+
+
+def _descriptor(stream: Stream, zip64: bool, name: str, csize: int | None) -> int:
+    """Read a data descriptor (its signature is optional); return its CRC-32. With ``csize``,
+    check that the descriptor ends a member of that size."""
+    d = _read_exact(stream, 4, "a data descriptor")
+    if d != _DESCRIPTOR:
+        stream.unread(d)
+    desc = _read_exact(stream, 20 if zip64 else 12, "a data descriptor")
+    crc, size = struct.unpack_from("<IQ" if zip64 else "<II", desc)
+    if csize is not None and size != csize:
+        raise StreamError(stream.path, f"cannot find the end of member {name}: its sizes "
+                          "disagree; rest of the archive not scanned", stream.level)
+    return int(crc)
+
+
+class _UntilDescriptor:
+    """The bytes of a member whose size only its data descriptor gives and that cannot be
+    decoded to find its end (stored, encrypted): read up to the descriptor whose compressed
+    size equals the bytes before it (with its signature, or followed by the next header),
+    which is left in the archive stream. Memory stays bounded; the CRC-32 is kept."""
+
+    def __init__(self, src: Stream, zip64: bool, name: str) -> None:
+        self._src = src
+        self._dlen = 20 if zip64 else 12
+        self._fmt = "<Q" if zip64 else "<I"
+        self._name = name
+        self._buf = bytearray()
+        self._base = 0  # offset, in the member's data, of _buf[0]
+        self._done = False
+        self.crc = 0
+
+    def _end(self) -> int | None:
+        """Offset in ``_buf`` where the descriptor starts, if it is there."""
+        buf, dlen, fmt, base = self._buf, self._dlen, self._fmt, self._base
+        i = 0
+        while (i := buf.find(_DESCRIPTOR, i)) >= 0 and i + 4 + dlen <= len(buf):
+            if struct.unpack_from(fmt, buf, i + 8)[0] == base + i:
+                return i
+            i += 1
+        for sig in (_LOCAL, b"PK\x01\x02"):
+            j = 0
+            while (j := buf.find(sig, j)) >= 0:
+                p = j - dlen
+                if p >= 0 and struct.unpack_from(fmt, buf, p + 4)[0] == base + p:
+                    return p
+                j += 1
+        return None
+
+    def read(self, n: int = -1) -> bytes:
+        """Up to about ``n`` bytes of the member; ``b""`` at its end."""
+        keep = 4 + self._dlen + 4  # a descriptor and the signature after it
+        while not self._done:
+            piece = self._src.read(max(n, 1 << 16))
+            if not piece:
+                raise StreamError(self._src.path, f"truncated zip archive: end of member "
+                                  f"{self._name} not found", self._src.level)
+            self._buf += piece
+            end = self._end()
+            if end is not None:
+                out = bytes(self._buf[:end])
+                self._src.unread(bytes(self._buf[end:]))
+                self._done = True
+            else:
+                cut = max(len(self._buf) - keep, 0)
+                out = bytes(self._buf[:cut])
+                del self._buf[:cut]
+                self._base += cut
+            if out:
+                self.crc = zlib.crc32(out, self.crc)
+                return out
+        return b""
+
+    def drain(self) -> None:
+        """Move the archive stream to the member's descriptor."""
+        while self.read(1 << 20):
+            pass
 
 
 class _ZipMember:
     """Decoded bytes of one zip member read from the archive stream; checks its CRC-32."""
 
-    def __init__(self, src: Stream, method: int, csize: int | None, crc: int, path: str,
+    def __init__(self, src: Stream, method: int, csize: int | None, crc: int | None, path: str,
                  level: int) -> None:
         self._src = src
         self._left = csize  # compressed bytes not read yet; None: deflate decides the end
         self._zd = zlib.decompressobj(-15) if method == 8 else None
-        self._want_crc = crc if csize is not None else None
+        self._want_crc = crc  # None: the data descriptor gives it
         self.crc = 0
         self._path = path
         self._level = level

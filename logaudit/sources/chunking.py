@@ -15,6 +15,7 @@ from typing import BinaryIO
 DEFAULT_BLOCK = 8 << 20
 DEFAULT_MAX_LINE = 1 << 20
 DEFAULT_OVERLAP = 16 << 10
+UTF8_BOM = b"\xef\xbb\xbf"
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,12 +42,15 @@ def iter_chunks(
     overlap: int = DEFAULT_OVERLAP,
     read_size: int | None = None,
     eager: bool = False,
+    skip_bom: bool = False,
 ) -> Iterator[Chunk]:
     """Yield newline-aligned chunks of about ``block_size`` bytes read from ``stream``.
 
     Memory is bounded by ``block_size + max_line + read_size`` whatever the input holds.
     ``eager``: yield the whole lines read so far after every read instead of waiting for a
-    full block (a live pipe whose reader returns what is available).
+    full block (a live pipe whose reader returns what is available). ``skip_bom``: a UTF-8
+    byte-order mark at the start is not part of the first line (columns do not shift), though
+    its bytes still count in the offsets.
     """
     if overlap >= max_line:
         raise ValueError("overlap must be smaller than max_line")
@@ -56,12 +60,20 @@ def iter_chunks(
     col = 0  # byte offset, inside the current line, of buf[0]
     offset = 0
     eof = False
+    bom = skip_bom
     while not eof:
         piece = stream.read(read_size)
         if piece:
             buf += piece
         else:
             eof = True
+        if bom:
+            if len(buf) < len(UTF8_BOM) and not eof:
+                continue
+            bom = False
+            if buf.startswith(UTF8_BOM):
+                del buf[:len(UTF8_BOM)]
+                offset = len(UTF8_BOM)
         while buf:
             first_nl = buf.find(b"\n", 0, max_line + 1)
             if first_nl < 0:

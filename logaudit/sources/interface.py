@@ -13,19 +13,24 @@ class InputRef:
     path: str
     fs_path: str | None
     size: int | None = None
+    explicit: bool = False  # named on the command line (not found in a directory)
 
 
 @dataclass(frozen=True, slots=True)
 class InputError:
     """An input (or archive member) that was not read, or not read to the end.
 
-    ``kind`` is ``"error"`` (makes the scan incomplete, exit 3) or ``"skipped"`` (by policy:
-    binary file, FIFO, device — counted, not an error).
+    ``kind`` is ``"error"`` (makes the scan incomplete, exit 3), ``"skipped"`` (by policy:
+    binary file, FIFO, device — counted, not an error) or ``"warning"`` (read whole, but
+    something is odd: trailing garbage after a compressed stream). ``explicit``: the input was
+    named on the command line (a skipped one then makes the scan incomplete unless
+    ``--skip-binary``).
     """
 
     path: str
     reason: str
     kind: str = "error"
+    explicit: bool = False
 
 
 class StreamError(Exception):
@@ -33,14 +38,20 @@ class StreamError(Exception):
 
     ``path`` names the input or archive member whose stream broke; ``level`` is the nesting
     level of the layer that broke (0 = the file itself, +1 per codec or archive layer), so an
-    archive knows whether its own stream broke (stop) or only one member's (go on).
+    archive knows whether its own stream broke (stop) or only one member's (go on). ``kind``
+    is the :class:`InputError` kind it becomes (``"warning"``: nothing was lost).
     """
 
-    def __init__(self, path: str, reason: str, level: int = 0) -> None:
+    def __init__(self, path: str, reason: str, level: int = 0, kind: str = "error") -> None:
         super().__init__(f"{path}: {reason}")
         self.path = path
         self.reason = reason
         self.level = level
+        self.kind = kind
+
+    def as_error(self) -> InputError:
+        """The row that reports this failure."""
+        return InputError(self.path, self.reason, self.kind)
 
 
 def human_bytes(n: float) -> str:

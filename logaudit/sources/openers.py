@@ -8,39 +8,21 @@ into a :class:`StreamError` with a reason a user can act on.
 from __future__ import annotations
 
 import bz2
-import gzip
 import lzma
 import sys
 import zlib
-from collections.abc import Callable
 from typing import Any, BinaryIO, Protocol, cast
 
 from logaudit.sources.interface import InputRef, StreamError, human_bytes
 from logaudit.sources.limits import Budget
 from logaudit.sources.remote import is_url, open_object
 
-MAGIC: list[tuple[bytes, str]] = [
-    (b"\x1f\x8b", "gzip"),
-    (b"BZh", "bzip2"),
-    (b"\xfd7zXZ\x00", "xz"),
-    (b"\x28\xb5\x2f\xfd", "zstd"),
-    (b"\x5d\x00\x00", "lzma"),
-]
-
-SNIFF_BYTES = 8192
-
-# Binary formats worth naming in the "skipped" reason (a NUL byte alone also means binary).
-BINARY_MAGIC: list[tuple[bytes, str]] = [
-    (b"\x89PNG", "PNG image"), (b"\xff\xd8\xff", "JPEG image"), (b"GIF8", "GIF image"),
-    (b"\x7fELF", "ELF executable"), (b"MZ", "Windows executable"),
-    (b"SQLite format 3\x00", "SQLite database"), (b"%PDF-", "PDF document"),
-    (b"\xca\xfe\xba\xbe", "Java class / Mach-O"), (b"\xcf\xfa\xed\xfe", "Mach-O executable"),
-    (b"7z\xbc\xaf\x27\x1c", "7z archive (not supported)"), (b"Rar!", "RAR archive (not supported)"),
-    (b"PAR1", "Parquet file"), (b"\x00asm", "WebAssembly"), (b"RIFF", "RIFF media"),
-]
-
-_TEXT_CONTROLS = frozenset(b"\t\n\r\f\b\x1b")
-_NONTEXT = bytes(c for c in range(32) if c not in _TEXT_CONTROLS) + b"\x7f"
+# Re-exported: the one sniffer lives in sniff.py.
+from logaudit.sources.sniff import BINARY_MAGIC as BINARY_MAGIC
+from logaudit.sources.sniff import MAGIC as MAGIC
+from logaudit.sources.sniff import SNIFF_BYTES as SNIFF_BYTES
+from logaudit.sources.sniff import Kind, binary_reason
+from logaudit.sources.sniff import detect_codec as detect_codec
 
 
 class Reader(Protocol):
@@ -51,92 +33,169 @@ class Reader(Protocol):
         ...
 
 
-def detect_codec(head: bytes) -> str | None:
-    """The compression codec that ``head`` starts with, or None for plain data."""
-    for magic, name in MAGIC:
-        if head.startswith(magic):
-            return name
-    return None
-
-
 def binary_kind(head: bytes) -> str | None:
-    """Why ``head`` looks like binary data (a named format, NUL bytes, control bytes), or None.
-
-    Text logs hold no NUL bytes and few control bytes; images, executables and databases do.
-    """
-    for magic, name in BINARY_MAGIC:
-        if head.startswith(magic) and (name != "Windows executable" or b"\x00" in head):
-            return name
-    if b"\x00" in head:
-        return "NUL bytes"
-    if head and len(head.translate(None, _NONTEXT)) < len(head) * 0.9:
-        return "control bytes"
-    return None
+    """Why ``head`` is not text to scan as it is (a named format, NUL or control bytes,
+    UTF-16/32), or None; see :func:`~logaudit.sources.sniff.sniff`."""
+    return binary_reason(head)
 
 
-def _gzip_reader(raw: Any) -> Reader:
+class TrailingData(Exception):
+    """Bytes after the last complete frame that are neither a frame nor NUL padding."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(f"{size} bytes of trailing data")
+        self.size = size
+
+
+def _zlib_module() -> Any:
     try:
-        from isal import igzip  # fast gzip (Intel ISA-L); stdlib is the fallback
+        from isal import isal_zlib  # fast gzip (Intel ISA-L); stdlib is the fallback
     except ImportError:  # pragma: no cover - depends on the platform
-        return gzip.GzipFile(fileobj=raw, mode="rb")
-    return cast(Reader, igzip.IGzipFile(fileobj=raw, mode="rb"))  # type: ignore[no-untyped-call]
+        return zlib
+    return isal_zlib
 
 
-def _zstd_reader(raw: Any) -> Reader:
-    return _ZstdReader(raw)
+class _Frame:
+    """One frame (gzip member, bzip2/xz stream, zstd frame) of a codec, decoded in pieces.
+
+    ``decode(data, limit)`` takes new input (None: go on with the input it holds) and returns
+    at most about ``limit`` bytes; ``wants_input`` says when it needs more.
+    """
+
+    __slots__ = ("_d", "_kind")
+
+    def __init__(self, codec: str) -> None:
+        self._kind = codec
+        if codec == "gzip":
+            self._d: Any = _zlib_module().decompressobj(31)
+        elif codec == "bzip2":
+            self._d = bz2.BZ2Decompressor()
+        elif codec == "xz":
+            self._d = lzma.LZMADecompressor(lzma.FORMAT_XZ)
+        elif codec == "lzma":
+            self._d = lzma.LZMADecompressor(lzma.FORMAT_ALONE)
+        else:
+            import zstandard
+
+            self._d = zstandard.ZstdDecompressor().decompressobj()
+
+    def wants_input(self) -> bool:
+        """True when everything given so far has been decoded."""
+        if self._kind == "gzip":
+            return not self._d.unconsumed_tail
+        if self._kind == "zstd":
+            return True
+        return bool(self._d.needs_input)
+
+    def decode(self, data: bytes | None, limit: int) -> bytes:
+        """Decode ``data`` (or the input held back), about ``limit`` bytes at most."""
+        if self._kind == "gzip":
+            return bytes(self._d.decompress(self._d.unconsumed_tail if data is None else data,
+                                            limit))
+        if self._kind == "zstd":  # no output limit: the caller feeds small pieces
+            return bytes(self._d.decompress(data or b""))
+        return bytes(self._d.decompress(data or b"", limit))
+
+    @property
+    def eof(self) -> bool:
+        """The frame's end was reached (and its checksum verified)."""
+        return bool(self._d.eof)
+
+    @property
+    def unused(self) -> bytes:
+        """Input after the frame's end."""
+        return bytes(self._d.unused_data)
 
 
-class _ZstdReader:
-    """Multi-frame zstd decoding with bounded output per call and truncation detection.
+_FRAME_MAGIC = {"gzip": b"\x1f\x8b", "bzip2": b"BZh", "xz": b"\xfd7zXZ\x00",
+                "zstd": b"\x28\xb5\x2f\xfd", "lzma": None}
 
-    zstandard's own ``stream_reader`` returns ``b""`` on a truncated frame, so frames are decoded
-    here with ``decompressobj``. Input is fed in pieces sized from the observed ratio so one
-    call never produces much more than ``_TARGET`` bytes (a zstd block can expand 32000:1).
+
+class FrameReader:
+    """Concatenated frames of one codec (``cat a.gz b.gz``), decoded in bounded pieces.
+
+    Whatever was decoded before a failure is handed out before the failure is raised, so the
+    lines read before a cut or a corrupt block are all scanned: a stream cut inside a frame
+    raises ``EOFError`` (truncated) once everything decodable is out. After the last complete
+    frame, NUL padding is ignored and any other bytes raise :class:`TrailingData` (a warning:
+    nothing that was a frame is lost). Input is fed in pieces sized from the observed ratio, so
+    one call never produces much more than ``_TARGET`` bytes (a zstd block can expand 32000:1).
     """
 
     _TARGET = 1 << 20
+    _PIECE = 1 << 16
 
-    def __init__(self, raw: Reader) -> None:
-        import zstandard
-
+    def __init__(self, raw: Reader, codec: str) -> None:
         self._raw = raw
-        self._dctx = zstandard.ZstdDecompressor()
-        self._dobj: Any = None
+        self._codec = codec
+        self._magic = _FRAME_MAGIC[codec]
+        self._frame: _Frame | None = None
+        self._frames = 0
         self._pending = b""
-        self._feed = 1024
-        self._eof = False
+        self._feed = 1 << 14
+        self._done = False
+
+    def _input(self, n: int) -> bytes:
+        if self._pending:
+            data, self._pending = self._pending[:n], self._pending[n:]
+            return data
+        return self._raw.read(n)
+
+    def _start(self) -> bool:
+        """Open the next frame; False at a clean end."""
+        need = len(self._magic or b"x")
+        while len(self._pending) < need:
+            piece = self._raw.read(1 << 16)
+            if not piece:
+                break
+            self._pending += piece
+        if not self._pending:
+            return False
+        if self._frames and self._magic and len(self._pending) < need and \
+                self._magic.startswith(self._pending):
+            raise EOFError(f"compressed data ended inside a {self._codec} frame header")
+        if self._frames and (self._magic is None or not self._pending.startswith(self._magic)):
+            self._trailing()
+            return False
+        self._frame = _Frame(self._codec)
+        return True
+
+    def _trailing(self) -> None:
+        size, zeros = len(self._pending), not self._pending.strip(b"\x00")
+        self._pending = b""
+        while piece := self._raw.read(1 << 20):
+            size += len(piece)
+            zeros = zeros and not piece.strip(b"\x00")
+        if not zeros:
+            raise TrailingData(size)
 
     def read(self, n: int = -1) -> bytes:
-        while not self._eof:
-            if self._pending:
-                data, self._pending = self._pending[: self._feed], self._pending[self._feed:]
-            else:
-                data = self._raw.read(self._feed)
+        """Up to about ``n`` decoded bytes; ``b""`` at the end."""
+        # Small pieces: a corrupt block loses at most the piece it was decoded in.
+        limit = min(n, self._PIECE) if n > 0 else self._PIECE
+        while not self._done:
+            if self._frame is None and not self._start():
+                self._done = True
+                break
+            frame = self._frame
+            assert frame is not None
+            data: bytes | None = None
+            if frame.wants_input():
+                data = self._input(self._feed)
                 if not data:
-                    self._eof = True
-                    if self._dobj is not None:
-                        raise EOFError("compressed data ended inside a zstd frame")
-                    return b""
-            if self._dobj is None:
-                self._dobj = self._dctx.decompressobj()
-            out: bytes = self._dobj.decompress(data)
-            if self._dobj.eof:
-                self._pending = self._dobj.unused_data + self._pending
-                self._dobj = None
-            ratio = max(len(out), 1) / len(data)
-            self._feed = int(min(max(self._TARGET / ratio, 1024), 1 << 18))
+                    self._done = True
+                    raise EOFError(f"compressed data ended inside a {self._codec} frame")
+            out = frame.decode(data, limit)
+            if data and self._codec == "zstd":
+                ratio = max(len(out), 1) / len(data)
+                self._feed = int(min(max(self._TARGET / ratio, 1024), 1 << 18))
+            if frame.eof:
+                self._pending = frame.unused + self._pending
+                self._frame = None
+                self._frames += 1
             if out:
                 return out
         return b""
-
-
-DECODERS: dict[str, Callable[[Any], Reader]] = {
-    "gzip": _gzip_reader,
-    "bzip2": lambda raw: bz2.BZ2File(raw, "rb"),
-    "xz": lambda raw: lzma.LZMAFile(raw, "rb"),
-    "lzma": lambda raw: lzma.LZMAFile(raw, "rb", format=lzma.FORMAT_ALONE),
-    "zstd": _zstd_reader,
-}
 
 
 def _decoder_errors() -> tuple[type[BaseException], ...]:
@@ -146,6 +205,12 @@ def _decoder_errors() -> tuple[type[BaseException], ...]:
 
         errs.append(zstandard.ZstdError)
     except ImportError:  # pragma: no cover
+        pass
+    try:
+        from isal import isal_zlib
+
+        errs.append(cast("type[BaseException]", isal_zlib.error))
+    except ImportError:  # pragma: no cover - depends on the platform
         pass
     return tuple(errs)
 
@@ -160,7 +225,8 @@ class Stream:
     failures as :class:`StreamError` naming ``path``, the codec and how far it got.
     """
 
-    __slots__ = ("_inner", "_buf", "path", "level", "codec", "budget", "pos", "decoded", "_raw")
+    __slots__ = ("_inner", "_buf", "path", "level", "codec", "budget", "pos", "decoded", "_raw",
+                 "_error")
 
     def __init__(
         self, inner: Reader, path: str, level: int = 0, codec: str | None = None,
@@ -175,12 +241,20 @@ class Stream:
         self.pos = 0  # bytes handed out so far
         self.decoded = 0  # bytes this layer produced (handed out or buffered)
         self._raw = raw  # the input's own bytes: count them as compressed input for the ratio
+        # A failure met while reading ahead (peek): raised once the bytes before it are out.
+        self._error: StreamError | None = None
 
     def _fill(self, n: int) -> bytes:
+        if self._error is not None:
+            raise self._error
         try:
             data = self._inner.read(n)
         except StreamError:
             raise
+        except TrailingData as e:
+            raise StreamError(self.path, f"{human_bytes(e.size)} of trailing data after the "
+                              f"{self.codec} stream ignored (not {self.codec} data)", self.level,
+                              kind="warning") from None
         except EOFError:
             raise StreamError(self.path, f"truncated {self.codec or 'data'} stream after "
                               f"{human_bytes(self.decoded)}", self.level) from None
@@ -218,14 +292,25 @@ class Stream:
 
     def _read_all(self) -> bytes:
         parts = []
-        while piece := self._fill(1 << 20):
-            parts.append(piece)
+        try:
+            while piece := self._fill(1 << 20):
+                parts.append(piece)
+        except StreamError as e:
+            if not parts:
+                raise
+            self._error = e
         return b"".join(parts)
 
     def peek(self, n: int = SNIFF_BYTES) -> bytes:
         """The next ``n`` bytes (fewer at the end) without consuming them."""
         while len(self._buf) < n:
-            piece = self._fill(max(n - len(self._buf), 1 << 16))
+            try:
+                piece = self._fill(max(n - len(self._buf), 1 << 16))
+            except StreamError as e:
+                if not self._buf:
+                    raise
+                self._error = e  # the bytes decoded before it are read first
+                break
             if not piece:
                 break
             self._buf += piece
@@ -280,4 +365,46 @@ def peek(stream: Stream, n: int = SNIFF_BYTES) -> bytes:
 
 def decompress(raw: Stream, codec: str, budget: Budget | None = None) -> Stream:
     """Wrap ``raw`` in the decoder for ``codec`` (one level deeper)."""
-    return Stream(DECODERS[codec](raw), raw.path, raw.level + 1, codec, budget)
+    return Stream(FrameReader(raw, codec), raw.path, raw.level + 1, codec, budget)
+
+
+class _Transcoder:
+    """UTF-16/32 text decoded to UTF-8 (bad code units become U+FFFD), the BOM dropped; with
+    ``cr_only`` a lone CR ends a line (turned into LF)."""
+
+    def __init__(self, src: Reader, encoding: str | None, cr_only: bool) -> None:
+        import codecs
+
+        self._src = src
+        self._dec = codecs.getincrementaldecoder(encoding)("replace") if encoding else None
+        self._cr = cr_only
+        self._eof = False
+
+    def read(self, n: int = -1) -> bytes:
+        while not self._eof:
+            data = self._src.read(n if n > 0 else 1 << 20)
+            if self._dec is not None:
+                self._eof = not data
+                data = self._dec.decode(data, final=self._eof).encode("utf-8", "replace")
+            elif not data:
+                self._eof = True
+            if self._cr:
+                data = data.replace(b"\r", b"\n")
+            if data:
+                return data
+        return b""
+
+
+def text_stream(stream: Stream, kind: Kind) -> Stream:
+    """``stream`` as UTF-8 text with LF line ends, per what :func:`sniff` found.
+
+    UTF-16/32 is decoded (a layer of its own, so errors name it); a UTF-8 BOM is left for the
+    chunker to drop (its bytes still count in offsets); CR-only line ends become LF (same
+    length). Plain UTF-8 is returned as it is.
+    """
+    if kind.transcode is None and not kind.cr_only:
+        return stream
+    if kind.transcode is not None and kind.bom:
+        stream.read(kind.bom)
+    return Stream(_Transcoder(stream, kind.transcode, kind.cr_only), stream.path, stream.level,
+                  kind.transcode)

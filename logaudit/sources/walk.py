@@ -42,7 +42,7 @@ def discover(
     seen_files: set[tuple[int, int]] = set()
     for p in paths:
         if p == "-":
-            yield InputRef("-", None)
+            yield InputRef("-", None, explicit=True)
             continue
         if is_url(p):
             yield from discover_url(p, include, exclude, storage_options or {})
@@ -70,13 +70,14 @@ def _file(
         return
     seen.add(ident)
     if stat.S_ISREG(st.st_mode):
-        yield InputRef(path, path, st.st_size)
+        yield InputRef(path, path, st.st_size, explicit=explicit)
     elif stat.S_ISFIFO(st.st_mode) and explicit:
-        yield InputRef(path, path, None)  # a FIFO named on the command line is read as a stream
+        # a FIFO named on the command line is read as a stream
+        yield InputRef(path, path, None, explicit=True)
     else:
         kind = ("FIFO" if stat.S_ISFIFO(st.st_mode) else
                 "socket" if stat.S_ISSOCK(st.st_mode) else "device")
-        yield InputError(path, f"{kind}, not a regular file", kind="skipped")
+        yield InputError(path, f"{kind}, not a regular file", kind="skipped", explicit=explicit)
 
 
 def _walk_dir(

@@ -6,7 +6,7 @@ import enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from logaudit.errors import ReportError
+from logaudit.errors import OutputError, ReportError
 
 if TYPE_CHECKING:
     import polars as pl
@@ -123,7 +123,7 @@ def write_report(df: pl.DataFrame, path: str, fmt: ReportFormat, run: dict[str, 
         with replacing(path) as tmp:
             writer.write(df, tmp, record)
     except OSError as e:
-        raise ReportError(f"{path}: cannot write the report ({e.strerror or type(e).__name__}); "
+        raise OutputError(f"{path}: cannot write the report ({e.strerror or type(e).__name__}); "
                           "check the directory exists and is writable") from None
 
 
