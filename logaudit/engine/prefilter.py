@@ -100,7 +100,7 @@ class Re2Prefilter:
         self._py_regexes: list[tuple[int, re.Pattern[bytes]]] = []
         for i, p in enumerate(patterns):
             if p.literal:
-                by_literal.setdefault(p.text.lower().encode(), []).append(i)
+                by_literal.setdefault(p.text.encode().lower(), []).append(i)
                 continue
             src = b"(?m:" + _re2_source(p.text).encode() + b")"
             try:
