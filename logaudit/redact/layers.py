@@ -101,31 +101,38 @@ def _rebuild_tar(stream: Stream, out: Writer, ctx: Layers) -> None:
     except tarfile.ReadError as e:
         raise StreamError(stream.path, f"corrupt tar archive ({e})", stream.level) from None
     tout = tarfile.open(fileobj=cast(IO[bytes], out), mode="w|", format=tarfile.PAX_FORMAT)
-    with tin:
-        while True:
-            try:
-                info = tin.next()
-            except (tarfile.ReadError, EOFError) as e:
-                raise StreamError(stream.path, f"corrupt or truncated tar archive after "
-                                  f"{human_bytes(stream.pos)} ({e})", stream.level) from None
-            if info is None:
-                break
-            if not info.isfile():
-                tout.addfile(info)  # directories, links: as they were
-                continue
-            mpath = f"{stream.path}!{info.name}"
-            ctx.budget.member(mpath)
-            fobj = tin.extractfile(info)
-            with tempfile.SpooledTemporaryFile(SPOOL_BYTES) as spool:
-                if fobj is not None:
-                    rewrite_layer(Stream(_TarMember(fobj, mpath, level), mpath, level),
-                                  cast(Writer, spool), ctx)
-                info.size = spool.tell()
-                info.pax_headers.pop("size", None)
-                if info.type not in (tarfile.REGTYPE, tarfile.AREGTYPE, tarfile.CONTTYPE):
-                    info.type = tarfile.REGTYPE  # a sparse member is written out whole
-                spool.seek(0)
-                tout.addfile(info, spool)
+    try:
+        with tin:
+            while True:
+                try:
+                    info = tin.next()
+                except (tarfile.ReadError, EOFError) as e:
+                    raise StreamError(stream.path, f"corrupt or truncated tar archive after "
+                                      f"{human_bytes(stream.pos)} ({e})", stream.level) from None
+                if info is None:
+                    break
+                if not info.isfile():
+                    tout.addfile(info)  # directories, links: as they were
+                    continue
+                mpath = f"{stream.path}!{info.name}"
+                ctx.budget.member(mpath)
+                fobj = tin.extractfile(info)
+                with tempfile.SpooledTemporaryFile(SPOOL_BYTES) as spool:
+                    if fobj is not None:
+                        rewrite_layer(Stream(_TarMember(fobj, mpath, level), mpath, level),
+                                      cast(Writer, spool), ctx)
+                    info.size = spool.tell()
+                    info.pax_headers.pop("size", None)
+                    if info.type not in (tarfile.REGTYPE, tarfile.AREGTYPE, tarfile.CONTTYPE):
+                        info.type = tarfile.REGTYPE  # a sparse member is written out whole
+                    spool.seek(0)
+                    tout.addfile(info, spool)
+    except BaseException:
+        # The output is discarded: nothing more may reach it, not even the end-of-archive
+        # blocks that tarfile writes when the unclosed object is collected.
+        cast(Any, tout).closed = True
+        cast(Any, tout.fileobj).closed = True
+        raise
     tout.close()
 
 
