@@ -7,10 +7,9 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import cached_property
 from pathlib import Path
-from typing import Any, cast
-
-import polars as pl
+from typing import TYPE_CHECKING, Any, cast
 
 from logaudit import __version__, incremental, scrub
 from logaudit.baseline import apply_baseline, load_baseline
@@ -19,7 +18,6 @@ from logaudit.executors import run_with
 from logaudit.findings import load_key
 from logaudit.lifecycle import uninterrupted
 from logaudit.logs import event
-from logaudit.reports.frame import to_frame
 from logaudit.rules import claimant_rules, select_rules
 from logaudit.runner import (
     DEFAULT_SPLIT,
@@ -37,12 +35,16 @@ from logaudit.sources.remote import freeze, with_endpoint
 from logaudit.sources.walk import discover
 from logaudit.state import State, load_state, save_state
 
+if TYPE_CHECKING:
+    import polars as pl
+
+    from logaudit.findings import Finding
+
 
 @dataclass
 class ScanResult:
     """What a scan produced: the findings table, the inputs that failed, and counters."""
 
-    findings: pl.DataFrame
     errors: list[InputError]
     counters: Counters
     run_id: str
@@ -53,9 +55,26 @@ class ScanResult:
     extra: dict[str, Any] = field(default_factory=dict)
     state_file: str | None = None
     new_state: State | None = None
+    # The findings as records; ``findings`` is their table, built (with polars) on first use,
+    # so a run that needs no table (no findings, an exit code) never imports polars.
+    finding_rows: list[Finding] = field(default_factory=list)
     # Findings an allowlist entry allowed (listed only with ``show_allowed``; counted always
     # in ``extra["allowed"]``).
-    allowed: pl.DataFrame = field(default_factory=lambda: to_frame([]))
+    allowed_rows: list[Finding] = field(default_factory=list)
+
+    @cached_property
+    def findings(self) -> pl.DataFrame:
+        """The findings table (one row per finding; see ``logaudit.findings.COLUMNS``)."""
+        from logaudit.reports.frame import to_frame
+
+        return to_frame(self.finding_rows)
+
+    @cached_property
+    def allowed(self) -> pl.DataFrame:
+        """The allowed findings' table (rows only with ``show_allowed``)."""
+        from logaudit.reports.frame import to_frame
+
+        return to_frame(self.allowed_rows)
 
     def commit_state(self) -> None:
         """Save the incremental state (atomically). Call only after the report is stored."""
@@ -196,10 +215,10 @@ def scan(
               path=scrub.name_text(err.path), reason=err.reason)
     event("scan.end", opts.run_id, **counters.as_dict())
     return ScanResult(
-        findings=to_frame(findings), errors=errors, counters=counters, run_id=opts.run_id,
+        finding_rows=findings, errors=errors, counters=counters, run_id=opts.run_id,
         started=started, finished=datetime.now(timezone.utc),
         engine=engine, rules=len(selected), extra=extra,
         state_file=state, new_state=new_state,
-        allowed=to_frame(sorted(counters.allowed_findings,
-                                key=lambda f: (f.path, f.line, f.column, f.rule_id))),
+        allowed_rows=sorted(counters.allowed_findings,
+                            key=lambda f: (f.path, f.line, f.column, f.rule_id)),
     )

@@ -42,6 +42,7 @@ class Engine(str, enum.Enum):
 
     AUTO = "auto"
     HYPERSCAN = "hyperscan"
+    RE2 = "re2"
     PYAHOCORASICK = "pyahocorasick"
 
 
@@ -470,7 +471,7 @@ class ScanSettings(Settings):
 
             if not hyperscan_available():
                 raise ConfigError("--engine hyperscan: the hyperscan module does not import on "
-                                  "this machine; use --engine pyahocorasick (or auto)")
+                                  "this machine; use --engine re2 (or auto)")
         parse_storage_options(self.storage_option)
         self.allowlist  # noqa: B018  (checks every entry and regex)
 
@@ -612,7 +613,7 @@ class RedactSettings(Settings):
 
             if not hyperscan_available():
                 raise ConfigError("--engine hyperscan: the hyperscan module does not import on "
-                                  "this machine; use --engine pyahocorasick (or auto)")
+                                  "this machine; use --engine re2 (or auto)")
 
     @property
     def out_format(self) -> ReportFormat | None:

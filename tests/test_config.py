@@ -97,7 +97,7 @@ def test_errors_name_file_line_and_key_and_nothing_is_scanned(
     (tmp_path / "bad.toml").write_text(text)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr("logaudit.cli.scan.scan", _never)
-    monkeypatch.setattr("logaudit.cli.report.load", _never)
+    monkeypatch.setattr("logaudit.reports.load.load", _never)  # imported on use
     command = "report" if "[report]" in text else "scan"
     r = CliRunner().invoke(app, [command, "--config", "bad.toml", str(LOG)])
     assert r.exit_code == 2, r.output

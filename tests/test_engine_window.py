@@ -68,7 +68,7 @@ def test_one_long_line_finds_what_short_lines_find(shape: str) -> None:
     assert _values(eng, long_line) == _values(eng, short_lines)
 
 
-@pytest.mark.parametrize("backend", ["pyahocorasick", "auto"])
+@pytest.mark.parametrize("backend", ["pyahocorasick", "re2", "auto"])
 def test_far_hits_are_confirmed_separately_and_near_ones_together(backend: str) -> None:
     eng = Engine([_rule()], backend)
     filler = b"x" * 50_000

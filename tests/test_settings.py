@@ -54,7 +54,7 @@ def test_environment_overrides_default_and_command_line_overrides_both() -> None
     ({"LOGAUDIT_FAIL_ON": "bogus"}, {}, "LOGAUDIT_FAIL_ON: expected one of info, low"),
     ({"LOGAUDIT_WORKERS": "two"}, {}, "LOGAUDIT_WORKERS: expected a whole number"),
     ({"LOGAUDIT_QUIET": "maybe"}, {}, "LOGAUDIT_QUIET: expected true or false"),
-    ({}, {"engine": "grep"}, "--engine: expected one of auto, hyperscan, pyahocorasick"),
+    ({}, {"engine": "grep"}, "--engine: expected one of auto, hyperscan, re2, pyahocorasick"),
     ({}, {"max_decompressed": "lots"}, "--max-decompressed: not a size"),
     ({}, {"pack": "nope"}, "--pack: expected one of default, strict"),
     ({}, {"workers": -1}, "--workers: must be 0 or more"),

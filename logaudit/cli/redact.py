@@ -14,8 +14,6 @@ from logaudit.cli.outputs import refuse_output_among, scan_inputs
 from logaudit.cli.scan import exit_code
 from logaudit.errors import ConfigError
 from logaudit.logs import configure as configure_logging
-from logaudit.redact import redact
-from logaudit.reports.summary import one_line
 from logaudit.reports.writers import ReportFormat, write_report
 from logaudit.rules import PACKS, Severity
 from logaudit.scrub import name_text
@@ -82,6 +80,9 @@ def redact_command(
 
 def run_redact(paths: list[str], s: RedactSettings) -> int:
     """Run a redaction with checked settings; write the report; return the exit code."""
+    from logaudit.redact import redact
+    from logaudit.reports.summary import one_line
+
     try:
         configure_logging(s.log_file, s.log_format.value, "debug" if s.debug else "info")
     except OSError as e:

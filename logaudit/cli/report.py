@@ -6,9 +6,8 @@ import tempfile
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import polars as pl
 import typer
 
 from logaudit.cli.console import (
@@ -21,25 +20,15 @@ from logaudit.cli.console import (
 from logaudit.cli.options import CONFIG_OPTION, settings_from
 from logaudit.cli.outputs import refuse_output_among
 from logaudit.errors import ConfigError, LogauditError, OutputError
-from logaudit.reports.frame import SCHEMA
-from logaudit.reports.load import Loaded, expand, load
-from logaudit.reports.query import (
-    Filters,
-    collect,
-    diff,
-    diff_rows,
-    prepare,
-    summarize,
-    summary_table,
-    trend,
-    trend_table,
-)
-from logaudit.reports.table import render
-from logaudit.reports.tables import table_text, write_table
-from logaudit.reports.views import diff_view, summary_view, trend_view
 from logaudit.reports.writers import ReportFormat, format_for_path, write_report
 from logaudit.rules import Severity
 from logaudit.settings import By, ReportSettings
+
+if TYPE_CHECKING:  # polars and the report modules load when a report runs, not at start-up
+    import polars as pl
+
+    from logaudit.reports.load import Loaded
+    from logaudit.reports.query import Filters
 
 D = ReportSettings()  # the defaults, shown by --help
 
@@ -121,6 +110,24 @@ def run_report(paths: list[str], diff_paths: tuple[str, str] | None,
                s: ReportSettings) -> None:
     """Read the reports, summarize them as ``s`` says, then show the summary in the terminal,
     or write it (``-o``/``--format``) as a table, or (``--rows``) write the findings."""
+    import polars as pl
+
+    from logaudit.reports.frame import SCHEMA
+    from logaudit.reports.load import load
+    from logaudit.reports.query import (
+        Filters,
+        collect,
+        diff,
+        diff_rows,
+        prepare,
+        summarize,
+        summary_table,
+        trend,
+        trend_table,
+    )
+    from logaudit.reports.table import render
+    from logaudit.reports.views import diff_view, summary_view, trend_view
+
     started = datetime.now(timezone.utc)
     filters = Filters(since=s.since, until=s.until, min_severity=s.min_severity.value,
                       service_pattern=s.service_pattern)
@@ -187,6 +194,8 @@ def run_report(paths: list[str], diff_paths: tuple[str, str] | None,
 def _report_files(specs: list[str]) -> Iterator[str]:
     """The report files ``specs`` (files, directories, globs) name, listed only when asked;
     an unreadable spec is left to the load, which says why."""
+    from logaudit.reports.load import expand
+
     for spec in specs:
         try:
             yield from (str(f) for f, _ in expand([spec]))
@@ -203,6 +212,8 @@ def _meta(kind: str, record: dict[str, Any], title: str, **extra: Any) -> dict[s
 
 def _emit_table(df: pl.DataFrame, output: str | None, fmt: ReportFormat | None,
                 meta: dict[str, Any], csv_raw: bool = False) -> None:
+    from logaudit.reports.tables import table_text, write_table
+
     fmt = fmt or ReportFormat.CSV
     if output:
         write_table(df, output, fmt, meta, csv_raw=csv_raw)

@@ -32,8 +32,6 @@ from logaudit.errors import ConfigError, ReportError
 from logaudit.escaping import escape_control
 from logaudit.fsio import check_writable
 from logaudit.logs import configure as configure_logging
-from logaudit.reports.summary import one_line, severity_at_least
-from logaudit.reports.table import render
 from logaudit.reports.writers import ReportFormat, write_report
 from logaudit.reports.writers.interface import location
 from logaudit.rules import PACKS, Severity
@@ -43,13 +41,15 @@ from logaudit.settings import Engine, Executor, LogFormat, ScanSettings
 from logaudit.state import LockedError, state_lock
 
 D = ScanSettings()  # the defaults, shown by --help
+SEVERITY_ORDER = [s.value for s in Severity]  # least severe first
 
 
 def exit_code(result: ScanResult, fail_on: str) -> int:
     """3 if any input could not be read, else 1 on findings at or above ``fail_on``, else 0."""
     if result.incomplete:
         return EXIT_INCOMPLETE
-    if len(severity_at_least(result.findings, fail_on)):
+    floor = SEVERITY_ORDER.index(fail_on)
+    if any(SEVERITY_ORDER.index(f.severity) >= floor for f in result.finding_rows):
         return EXIT_FINDINGS
     return EXIT_CLEAN
 
@@ -199,26 +199,34 @@ def _write_output(result: ScanResult, s: ScanSettings, output: str | None) -> No
     """The report (``-o`` or standard output) and the notes after it on stderr."""
     run = result.run_record()
     quiet = s.quiet
-    df = result.findings
     out_fmt = s.out_format
+    # The findings table (polars) is built only when something shows or writes it.
     if output:
-        write_report(df, output, out_fmt, run, csv_raw=s.csv_raw)
+        from logaudit.reports.summary import one_line
+
+        write_report(result.findings, output, out_fmt, run, csv_raw=s.csv_raw)
         if not quiet:
-            summary = one_line(df, result.counters.inputs_failed,
+            summary = one_line(result.findings, result.counters.inputs_failed,
                                result.counters.findings_unlisted, result.counters.allowed,
                                result.counters.inputs_skipped)
             note_line(summary + f" → {output}")
     elif quiet:
         # A skipped input is not silent under -q: something was not read.
-        if len(df) or result.incomplete or result.counters.inputs_skipped:
-            out_line(one_line(df, result.counters.inputs_failed, result.counters.findings_unlisted,
-                              result.counters.allowed, result.counters.inputs_skipped))
+        if result.finding_rows or result.incomplete or result.counters.inputs_skipped:
+            from logaudit.reports.summary import one_line
+
+            out_line(one_line(result.findings, result.counters.inputs_failed,
+                              result.counters.findings_unlisted, result.counters.allowed,
+                              result.counters.inputs_skipped))
     elif out_fmt is ReportFormat.TABLE:
-        out_console.print(render(df, run, max_rows=s.max_rows))
+        from logaudit.reports.table import render, render_empty
+
+        out_console.print(render(result.findings, run, max_rows=s.max_rows)
+                          if result.finding_rows else render_empty(run))
     else:
         with tempfile.TemporaryDirectory() as d:
             tmp = Path(d) / "report"
-            write_report(df, str(tmp), out_fmt, run, csv_raw=s.csv_raw)
+            write_report(result.findings, str(tmp), out_fmt, run, csv_raw=s.csv_raw)
             sys.stdout.write(tmp.read_text(encoding="utf-8"))
             sys.stdout.flush()
     unlisted = result.extra.get("unlisted")

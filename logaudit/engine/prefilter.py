@@ -1,7 +1,8 @@
 """Keyword prefilters: find, over a whole block in C, where candidate rules might match.
 
-Two interchangeable backends give the same candidates: hyperscan (fast, x86-64 Linux) and
-pyahocorasick plus ``re`` for keyword-less prefilter patterns (portable). Each returns
+Three interchangeable backends give the same candidates: hyperscan (fastest, where its wheels
+exist), RE2 (portable, one DFA pass per pattern kind) and pyahocorasick plus ``re`` (the
+reference, slowest). Each returns
 ``(offset, pattern_id)`` pairs where ``offset`` lies inside the line that holds the hit.
 """
 
@@ -74,6 +75,112 @@ class AhoCorasickPrefilter:
         for i, rx in self._regexes:
             out.extend((m.end() - 1, i) for m in rx.finditer(data))
         return out
+
+
+class Re2Prefilter:
+    """RE2 (google-re2, wheels on every major platform): the portable engine.
+
+    Two linear passes in C over the block: one alternation of every keyword over the lower-cased
+    block, one alternation of every prefilter pattern. Python runs once per keyword occurrence
+    and once per line holding a pattern hit, never per byte or per line of the block.
+    """
+
+    name = "re2"
+
+    def __init__(self, patterns: Sequence[Pattern]) -> None:
+        from logaudit.regex_shape import _re2_source
+
+        re2 = _re2()
+        opts = re2.Options()
+        opts.log_errors = False
+        opts.encoding = re2.Options.Encoding.LATIN1
+        self._anchor = re2._Anchor.UNANCHORED
+        by_literal: dict[bytes, list[int]] = {}
+        sources: list[tuple[int, bytes]] = []
+        self._py_regexes: list[tuple[int, re.Pattern[bytes]]] = []
+        for i, p in enumerate(patterns):
+            if p.literal:
+                by_literal.setdefault(p.text.encode().lower(), []).append(i)
+                continue
+            src = b"(?m:" + _re2_source(p.text).encode() + b")"
+            try:
+                re2.compile(src, opts)
+            except Exception:  # syntax RE2 lacks: Python's re runs this one over the block
+                self._py_regexes.append((i, re.compile(p.text.encode(), re.M)))
+                continue
+            sources.append((i, src))
+        self._lit_rx: Any = None
+        # A keyword found at a position stands for itself and every keyword it starts with.
+        self._lit_hits: dict[bytes, list[tuple[int, int]]] = {}
+        if by_literal:
+            longest_first = sorted(by_literal, key=len, reverse=True)
+            self._lit_rx = re2.compile(b"|".join(re2.escape(k) for k in longest_first),
+                                       opts)._regexp
+            for k in longest_first:
+                self._lit_hits[k] = [(len(q) - 1, pid) for q in longest_first
+                                     if k.startswith(q) for pid in by_literal[q]]
+        self._any_rx: Any = None
+        self._set: Any = None
+        self._each: list[tuple[int, Any]] = []
+        if sources:
+            self._any_rx = re2.compile(b"|".join(s for _, s in sources), opts)._regexp
+            self._set = re2.Set.SearchSet(opts)
+            for pid, src in sources:
+                self._set.Add(src)
+                self._each.append((pid, re2.compile(src, opts)._regexp))
+            self._set.Compile()
+
+    def scan(self, data: bytes) -> list[tuple[int, int]]:
+        """See :class:`Prefilter`."""
+        out: list[tuple[int, int]] = []
+        n = len(data)
+        anchor = self._anchor
+        if self._lit_rx is not None:
+            match = self._lit_rx.Match
+            low = data.lower()
+            hits = self._lit_hits
+            pos = 0
+            while pos < n:
+                start, end = match(anchor, low, pos, n)[0]
+                if start < 0:
+                    break
+                out.extend((start + d, pid) for d, pid in hits[low[start:end]])
+                # The next keyword may start inside this one: search again one byte on.
+                pos = start + 1
+        if self._any_rx is not None:
+            match = self._any_rx.Match
+            pos = 0
+            while pos < n:
+                start, end = match(anchor, data, pos, n)[0]
+                if start < 0:
+                    break
+                # The hit's line is the line of its last byte (a class such as [^\w] may
+                # have matched the newline before it).
+                last = max(end - 1, start)
+                ls = data.rfind(b"\n", 0, last) + 1
+                le = data.find(b"\n", last)
+                if le < 0:
+                    le = n
+                lo = ls - 1 if ls else 0  # the newline before the line, as hyperscan sees it
+                for k in self._set.Match(data[lo:le]) or ():
+                    pid, rx = self._each[k]
+                    p = lo
+                    while p <= le:
+                        s, e = rx.Match(anchor, data, p, le)[0]
+                        if s < 0:
+                            break
+                        out.append((max(e - 1, s), pid))
+                        p = e if e > s else e + 1
+                pos = le + 1
+        for i, prx in self._py_regexes:
+            out.extend((m.end() - 1, i) for m in prx.finditer(data))
+        return out
+
+
+def _re2() -> Any:
+    import re2
+
+    return re2
 
 
 def _hs_literal(text: str) -> bytes:
@@ -177,18 +284,25 @@ def hyperscan_available() -> bool:
     return True
 
 
-def _announce_fallback() -> None:
+def _announce_fallback(engine: str) -> None:
     """One stderr line, once per process, when ``auto`` cannot have hyperscan."""
     if len(_HS_ERROR) > 1:
         return
     _HS_ERROR.append("announced")
     debug = "--debug" in sys.argv or bool(os.environ.get("LOGAUDIT_DEBUG"))
     why = f": {_HS_ERROR[0]}" if debug else "; --debug says why"
-    sys.stderr.write("logaudit: engine pyahocorasick (portable, slower): hyperscan does not "
+    sys.stderr.write(f"logaudit: engine {engine} (portable, slower): hyperscan does not "
                      f"import on this machine{why}\n")
 
 
-BACKENDS = ("auto", "hyperscan", "pyahocorasick")
+def re2_engine_available() -> bool:
+    """Whether google-re2 imports on this machine (the portable engine)."""
+    from logaudit.regex_shape import re2_available
+
+    return re2_available()
+
+
+BACKENDS = ("auto", "hyperscan", "re2", "pyahocorasick")
 
 
 def engine_name(backend: str = "auto") -> str:
@@ -196,18 +310,22 @@ def engine_name(backend: str = "auto") -> str:
     if backend == "auto":
         if hyperscan_available():
             return "hyperscan"
-        _announce_fallback()
-        return "pyahocorasick"
+        fallback = "re2" if re2_engine_available() else "pyahocorasick"
+        _announce_fallback(fallback)
+        return fallback
     if backend not in BACKENDS:
         raise ConfigError(f"unknown engine {backend!r}; expected one of {', '.join(BACKENDS)}")
     return backend
 
 
 def make_prefilter(patterns: Sequence[Pattern], backend: str = "auto") -> Prefilter:
-    """Build the prefilter: hyperscan when it imports (or is asked for), else pyahocorasick."""
+    """Build the prefilter: hyperscan when it imports (or is asked for), else RE2, else
+    pyahocorasick."""
     backend = engine_name(backend)
     if backend == "hyperscan":
         return HyperscanPrefilter(patterns)
+    if backend == "re2":
+        return Re2Prefilter(patterns)
     if backend == "pyahocorasick":
         return AhoCorasickPrefilter(patterns)
     raise ValueError(f"unknown engine backend {backend!r}")

@@ -105,8 +105,10 @@ class Engine:
         backend = engine_name(backend)
         for ri, rule in enumerate(self.line_rules):
             # A rule with both gives each engine its cheaper superset: hyperscan runs the
-            # (keyword and shape) prefilter as fast as a literal, Python `re` would not.
-            use_prefilter = bool(rule.prefilter) and (backend == "hyperscan" or not rule.keywords)
+            # (keyword and shape) prefilter as fast as a literal (RE2 nearly), Python `re` would
+            # not.
+            use_prefilter = bool(rule.prefilter) and (backend != "pyahocorasick"
+                                                      or not rule.keywords)
             if not use_prefilter:
                 for kw in rule.keywords:
                     self._add(patterns, targets, seen, Pattern(kw.lower(), True), ri)
@@ -120,7 +122,7 @@ class Engine:
         try:
             self.prefilter: Prefilter = make_prefilter(patterns, backend)
         except Exception as e:  # hyperscan.error: name the rule whose pattern it refused
-            if not patterns or backend == "pyahocorasick":
+            if not patterns or backend != "hyperscan":
                 raise
             for pid, pattern in enumerate(patterns):
                 try:

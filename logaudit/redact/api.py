@@ -24,7 +24,6 @@ from logaudit.redact.tasks import (
     join_parts,
     output_path,
 )
-from logaudit.reports.frame import to_frame
 from logaudit.rules import claimant_rules, select_rules
 from logaudit.runner import (
     DEFAULT_SPLIT,
@@ -173,7 +172,7 @@ def redact(
     event("redact.end", opts.run_id, replaced=replaced, written=len(written),
           **counters.as_dict())
     return RedactResult(
-        findings=to_frame(findings), errors=errors, counters=counters, run_id=opts.run_id,
+        finding_rows=findings, errors=errors, counters=counters, run_id=opts.run_id,
         started=started, finished=datetime.now(timezone.utc), engine=engine,
         rules=len(selected), extra={"redact": {"replace": replace.value, "replaced": replaced,
                                                "written": len(written)}},

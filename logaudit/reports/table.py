@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import io
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import polars as pl
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
 from logaudit.escaping import escape_any, escape_control
-from logaudit.reports.summary import counts
 from logaudit.reports.writers.interface import location
 from logaudit.sources.interface import human_bytes
+
+if TYPE_CHECKING:
+    import polars as pl
 
 SEVERITY_STYLE = {
     "critical": "bold white on red", "high": "bold red", "medium": "yellow",
@@ -34,6 +35,8 @@ def context_window(context: str, match: str, width: int = 110) -> str:
 
 
 def _count_table(df: pl.DataFrame, by: str, title: str, top: int = 10) -> Table:
+    from logaudit.reports.summary import counts
+
     t = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
     t.add_column(by)
     t.add_column("findings", justify="right")
@@ -42,20 +45,29 @@ def _count_table(df: pl.DataFrame, by: str, title: str, top: int = 10) -> Table:
     return t
 
 
-def render(df: pl.DataFrame, run: dict[str, Any], max_rows: int = MAX_ROWS) -> RenderableType:
-    """Build the terminal report."""
-    parts: list[RenderableType] = []
+def _head(run: dict[str, Any], n: int) -> Text:
     c = run.get("counters", {})
     head = (f"run {escape_any(run.get('run_id', '?'))}: {c.get('inputs_scanned', 0)} input(s), "
-            f"{human_bytes(c.get('bytes_scanned', 0))} scanned, {len(df)} finding(s)")
+            f"{human_bytes(c.get('bytes_scanned', 0))} scanned, {n} finding(s)")
     if c.get("inputs_skipped", 0):
         head += f", {c['inputs_skipped']} skipped (not scanned)"
     if c.get("inputs_failed", 0):
         head += f", {c['inputs_failed']} not read"
-    parts.append(Text(head, style="bold"))
+    return Text(head, style="bold")
+
+
+def render_empty(run: dict[str, Any]) -> RenderableType:
+    """The terminal report of a run without findings (needs no findings table)."""
+    return Group(_head(run, 0), Text("No findings.", style="green"))
+
+
+def render(df: pl.DataFrame, run: dict[str, Any], max_rows: int = MAX_ROWS) -> RenderableType:
+    """Build the terminal report."""
     if df.is_empty():
-        parts.append(Text("No findings.", style="green"))
-        return Group(*parts)
+        return render_empty(run)
+    import polars as pl
+
+    parts: list[RenderableType] = [_head(run, len(df))]
     grid = Table.grid(padding=(0, 4))
     grid.add_row(_count_table(df, "category", "By category"),
                  _count_table(df, "severity", "By severity"))

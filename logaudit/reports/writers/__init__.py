@@ -4,23 +4,17 @@ from __future__ import annotations
 
 import enum
 from pathlib import Path
-from typing import Any, NoReturn
-
-import polars as pl
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from logaudit.errors import OutputError, ReportError
-from logaudit.fsio import replacing
-from logaudit.reports.run import complete_run
-from logaudit.reports.writers.csvfile import CsvWriter
-from logaudit.reports.writers.htmlpage import HtmlWriter
-from logaudit.reports.writers.interface import Writer
-from logaudit.reports.writers.jsondoc import JsonWriter
-from logaudit.reports.writers.jsonl import JsonlWriter
-from logaudit.reports.writers.markdown import MarkdownWriter
-from logaudit.reports.writers.parquet import ParquetWriter
-from logaudit.reports.writers.sarif import SarifWriter
-from logaudit.reports.writers.table import TableWriter
-from logaudit.scrub import scrub_data
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from logaudit.reports.writers.interface import Writer
+
+# The writers (and polars, which they all need) load on first use: the format enum and the
+# extension table are needed by every command's settings, a writer only when a report is written.
 
 __all__ = ["EXTENSIONS", "ReportFormat", "Writer", "format_for_path", "write_report",
            "writer_for"]
@@ -40,8 +34,9 @@ class ReportFormat(str, enum.Enum):
 
     @property
     def binary(self) -> bool:
-        """True when the format cannot be printed to a terminal."""
-        return writer_for(self).binary
+        """True when the format cannot be printed to a terminal (its writer's ``binary``; a
+        test keeps the two equal)."""
+        return self is ReportFormat.PARQUET
 
 
 EXTENSIONS: dict[str, ReportFormat] = {
@@ -79,6 +74,15 @@ def _assert_never(x: NoReturn) -> NoReturn:
 
 def writer_for(fmt: ReportFormat) -> Writer:
     """The writer of one format (exhaustive over :class:`ReportFormat`)."""
+    from logaudit.reports.writers.csvfile import CsvWriter
+    from logaudit.reports.writers.htmlpage import HtmlWriter
+    from logaudit.reports.writers.jsondoc import JsonWriter
+    from logaudit.reports.writers.jsonl import JsonlWriter
+    from logaudit.reports.writers.markdown import MarkdownWriter
+    from logaudit.reports.writers.parquet import ParquetWriter
+    from logaudit.reports.writers.sarif import SarifWriter
+    from logaudit.reports.writers.table import TableWriter
+
     if fmt is ReportFormat.TABLE:
         return TableWriter()
     if fmt is ReportFormat.JSONL:
@@ -108,6 +112,11 @@ def write_report(df: pl.DataFrame, path: str, fmt: ReportFormat, run: dict[str, 
     (:func:`logaudit.scrub.scrub_data`): error text from storage libraries may quote credentials.
     ``csv_raw``: CSV cells verbatim, without the spreadsheet guards (see :class:`CsvWriter`).
     """
+    from logaudit.fsio import replacing
+    from logaudit.reports.run import complete_run
+    from logaudit.reports.writers.csvfile import CsvWriter
+    from logaudit.scrub import scrub_data
+
     writer = CsvWriter(raw=csv_raw) if fmt is ReportFormat.CSV else writer_for(fmt)
     record = scrub_data(complete_run(run))
     try:
@@ -116,3 +125,11 @@ def write_report(df: pl.DataFrame, path: str, fmt: ReportFormat, run: dict[str, 
     except OSError as e:
         raise OutputError(f"{path}: cannot write the report ({e.strerror or type(e).__name__}); "
                           "check the directory exists and is writable") from None
+
+
+def __getattr__(name: str) -> object:
+    if name == "Writer":
+        from logaudit.reports.writers.interface import Writer
+
+        return Writer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

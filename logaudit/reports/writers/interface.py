@@ -6,11 +6,12 @@ import abc
 import json
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, ClassVar
-
-import polars as pl
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from logaudit.escaping import escape_control
+
+if TYPE_CHECKING:  # polars loads with the first table: `location` is used without one
+    import polars as pl
 
 # The characters escaping.escape_control rewrites, in the Rust regex syntax Polars uses.
 CONTROL_RUST = (r"[\x00-\x1f\x7f-\x9f\x{061c}\x{200e}\x{200f}\x{2028}-\x{202e}"
@@ -71,5 +72,7 @@ def escaped_column(s: pl.Series) -> pl.Series:
 
 def escaped_frame(df: pl.DataFrame) -> pl.DataFrame:
     """``df`` with control characters escaped in every text column (for human-facing formats)."""
+    import polars as pl
+
     cols = [n for n, t in df.schema.items() if t == pl.String]
     return df.with_columns(escaped_column(df.get_column(n)) for n in cols) if cols else df
