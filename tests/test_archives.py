@@ -470,7 +470,8 @@ def test_fuzz_truncated_streams_keep_every_readable_line(tmp_path: Path, codec: 
     (tmp_path / "x").write_bytes(cut)
     found, errors = scan([tmp_path / "x"])  # never raises: every failure is a row
     readable, clean = _reference(codec, cut)
-    if clean and readable == FUZZ_DATA:
+    if clean:
+        # whole, or cut exactly between two frames/members: then it *is* a complete stream
         assert errors == []
     elif cut:
         assert [e.kind for e in errors] == ["error"], errors  # never exit 0 on a cut stream
