@@ -123,7 +123,11 @@ def test_in_place_under_a_live_appender_loses_no_line(tmp_path: Path) -> None:
     lines = src.read_text().splitlines()
     assert len(lines) == 200_000 + n
     appended = [ln for ln in lines if ln.startswith("appended ")]
-    assert [int(ln.split()[1]) for ln in appended] == list(range(n))  # all, once, in order
+    ids = [int(ln.split()[1]) for ln in appended]
+    assert sorted(ids) == list(range(n))  # every appended line, once
+    # in order, except that a line written to the old file in the instant of the rename may
+    # follow a few written to the new file just after it (it is appended once its writer closes)
+    assert sum(a > b for a, b in zip(ids, ids[1:], strict=False)) <= 1
     assert "jane.doe@example.com" not in "\n".join(lines[:200_000])
     # some appended lines came in while the file was rewritten, and went through redaction
     assert any("ghp_********4xXH" in ln for ln in appended)
