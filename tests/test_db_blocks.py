@@ -17,7 +17,7 @@ from logaudit.engine.prefilter import hyperscan_available
 from logaudit.engine.scanner import Engine, all_hits, scan_bytes
 from logaudit.findings import build_findings
 from logaudit.rules import load_builtin_rules
-from logaudit.sources.chunking import iter_chunks
+from logaudit.sources.chunking import Chunk, iter_chunks
 
 BACKENDS = ["pyahocorasick"] + (["hyperscan"] if hyperscan_available() else [])
 ENGINES = {b: Engine(load_builtin_rules(), backend=b, detectors=DETECTORS) for b in BACKENDS}
@@ -149,3 +149,24 @@ def test_pending_line_names_an_open_error() -> None:
     out.extend(stream.finish())
     assert _db(out) == [("postgres-error-message", 2, 8)]
     assert stream.pending_line() is None
+
+
+
+@settings(max_examples=30, deadline=None)
+@given(block=st.integers(min_value=1, max_value=600))
+def test_a_rewriter_gets_each_line_with_its_chunk(block: int) -> None:
+    """Redaction rewrites a line's values with the chunk that holds it (offsets are chunk
+    relative): ``line_hits`` are the chunk's own, unjoined, with every value hit."""
+    stream = ENGINES[BACKENDS[0]].stream()
+    seen: list[tuple[str, int]] = []
+    for chunk in iter_chunks(io.BytesIO(CORPUS), block_size=block, read_size=97):
+        stream.feed(chunk)
+        last = chunk.first_line + chunk.data.count(b"\n")
+        for lh in stream.line_hits:
+            assert chunk.first_line <= lh.line <= last
+            assert chunk.data[lh.offset:lh.offset + len(lh.text)] == lh.text
+            seen += [(h.rule.id, h.line) for h in lh.hits if h.line == h.end_line == lh.line]
+    one = ENGINES[BACKENDS[0]].stream()
+    one.feed(Chunk(CORPUS, 1, 0, len(CORPUS), 0))
+    assert sorted(seen) == sorted((h.rule.id, h.line) for h in all_hits(one.line_hits))
+    assert ("sqlserver-msg-header", 21) in seen  # the joined-away hit is still there to rewrite

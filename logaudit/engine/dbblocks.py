@@ -19,7 +19,7 @@ lines carry the first line's log prefix (times may differ) or none.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 
 from logaudit.engine.model import Hit, LineHits
@@ -83,7 +83,7 @@ class _Open:
 
 def _opener(lh: LineHits) -> _Open | None:
     """The error starting on this line whose continuation may follow, if any."""
-    for h in lh.hits:
+    for i, h in enumerate(lh.hits):
         if h.rule.id == HEADER_RULE:
             kind = _Kind.SQLSERVER
             cut = h.start
@@ -100,10 +100,20 @@ def _opener(lh: LineHits) -> _Open | None:
             continue
         if lh.col_base:
             return None
-        blk = _Open(kind, lh, h, prefix_regex(lh.text[:cut].rstrip(b" \t")))
+        h = _replace(h)  # the finding's own hit: its end line grows, the chunk's stays
+        blk = _Open(kind, _copy(lh, [h if x is lh.hits[i] else x for x in lh.hits]), h,
+                    prefix_regex(lh.text[:cut].rstrip(b" \t")))
         blk.in_object = kind is _Kind.NODE and lh.text.rstrip().endswith(b"{")
         return blk
     return None
+
+
+def _copy(lh: LineHits, hits: list[Hit]) -> LineHits:
+    return LineHits(lh.line, lh.col_base, lh.text, hits, lh.offset)
+
+
+def _replace(h: Hit, **kw: int) -> Hit:
+    return replace(h, **kw)  # type: ignore[arg-type]
 
 
 class DbJoiner:
@@ -178,20 +188,24 @@ class DbJoiner:
             line_no += 1
 
     def _absorb(self, blk: _Open, lh: LineHits, out: list[LineHits]) -> None:
-        """A continuation line with hits: the same error's hits join the finding, others stay."""
+        """A continuation line with hits: the same error's hits join the finding, others stay.
+
+        The chunk's own ``LineHits`` are left as they are (a rewriter gets them unjoined):
+        what changes is a copy."""
         msg = next((h for h in lh.hits if h.rule.id == MESSAGE_RULE), None)
         if blk.kind is _Kind.SQLSERVER and msg is not None:
             # The message line reports the error (its text is what is masked and shown).
-            blk.lh.hits.remove(blk.hit)
-            if blk.lh.hits:
-                out.append(blk.lh)
-            msg.line, msg.end_line = blk.hit.line, lh.line
-            blk.lh, blk.hit = lh, msg
-            lh.hits = [h for h in lh.hits if h is msg or h.rule.id not in JOINED]
+            rest = [h for h in blk.lh.hits if h is not blk.hit]
+            if rest:
+                out.append(_copy(blk.lh, rest))
+            msg = _replace(msg, line=blk.hit.line, end_line=lh.line)
+            blk.hit = msg
+            blk.lh = _copy(lh, [msg if h.rule.id == MESSAGE_RULE else h for h in lh.hits
+                                if h.rule.id not in JOINED or h.rule.id == MESSAGE_RULE])
             return
-        lh.hits = [h for h in lh.hits if h.rule.id not in JOINED]
-        if lh.hits:
-            out.append(lh)
+        kept = [h for h in lh.hits if h.rule.id not in JOINED]
+        if kept:
+            out.append(_copy(lh, kept))
 
     def _close(self, out: list[LineHits]) -> None:
         if self._blk is not None:

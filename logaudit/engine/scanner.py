@@ -244,10 +244,14 @@ class StreamScan:
         self._engine = engine
         self._detectors = detectors
         self._db = DbJoiner()
+        #: The line rules' hits of the last chunk fed, before database errors were joined
+        #: over lines: what a rewriter needs (each line's hits with the chunk that holds it).
+        self.line_hits: list[LineHits] = []
 
     def feed(self, chunk: Chunk) -> list[LineHits]:
         """Scan one chunk; block hits may be returned by a later call once their block ends."""
         out, marks = self._engine.scan_line_rules(chunk)
+        self.line_hits = out
         out = self._db.feed(chunk, out)
         for det in self._detectors:
             out.extend(det.feed(chunk, marks))

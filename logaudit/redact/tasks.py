@@ -181,7 +181,7 @@ def _redact_range(task: Task, opts: ScanOptions, ropts: RedactOptions) -> Redact
                 for chunk in iter_chunks(_RangeReader(f, limit), opts.block_size,  # type: ignore[arg-type]
                                          opts.max_line, read_size=READ_SIZE):
                     got = scan.feed(chunk)
-                    rw.feed(chunk, got)
+                    rw.feed(chunk, scan.line_hits)  # unjoined: each line with its own chunk
                     owned.extend(got)
                     final_chunk = chunk
                 if final_chunk is not None:
