@@ -531,7 +531,7 @@ def _run_range(task: Task, opts: ScanOptions) -> TaskResult:
             lines = final.first_line - 1 + final.data.count(b"\n")
             last = lines + (not final.data.endswith(b"\n"))  # an unended last line counts
             done = final.offset + len(final.data)
-            if engine.block_rules and task.end is not None:
+            if scan.pending_line() is not None and task.end is not None:  # an open block or error
                 owned.extend(_block_tail(f, scan, lines, done))
             owned.extend(scan.finish())
         except OSError as e:

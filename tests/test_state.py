@@ -165,6 +165,21 @@ def test_traceback_being_written_is_found_whole_next_run(tree: tuple[Path, Path,
     assert pl.concat([first, second]).filter(pl.col("rule_id") == "email-address").height == 1
 
 
+def test_database_error_being_written_is_found_whole_next_run(
+        tree: tuple[Path, Path, Path]) -> None:
+    logs, app, st = tree
+    app.write_text(line(0) + 'ERROR:  column "emial" does not exist\n'
+                   "LINE 1: SELECT emial FROM users;\n")
+    first = scan_state(logs, st)
+    with app.open("a") as f:
+        f.write('HINT:  Perhaps you meant to reference the column "users.email".\n'
+                "2026-11-12 10:00:01 INFO next\n")
+    second = scan_state(logs, st)
+    db = pl.concat([first, second]).filter(pl.col("category") == "db_error")
+    assert db.select("rule_id", "line", "end_line").rows() == [("postgres-error-message", 2, 4)]
+    assert pl.concat([first, second]).filter(pl.col("rule_id") == "email-address").height == 1
+
+
 def _cli(*args: str, **kw: object) -> subprocess.Popen[bytes]:
     env = {**os.environ, "LOGAUDIT_KEY": "test-key"}
     return subprocess.Popen([sys.executable, "-m", "logaudit", *args], env=env,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
 
+from logaudit.engine.dbblocks import DbJoiner
 from logaudit.engine.model import BlockDetector, Hit, LineHits
 from logaudit.engine.prefilter import Pattern, Prefilter, engine_name, make_prefilter
 from logaudit.errors import RuleError
@@ -244,10 +245,16 @@ class StreamScan:
     def __init__(self, engine: Engine, detectors: list[BlockDetector]) -> None:
         self._engine = engine
         self._detectors = detectors
+        self._db = DbJoiner()
+        #: The line rules' hits of the last chunk fed, before database errors were joined
+        #: over lines: what a rewriter needs (each line's hits with the chunk that holds it).
+        self.line_hits: list[LineHits] = []
 
     def feed(self, chunk: Chunk) -> list[LineHits]:
         """Scan one chunk; block hits may be returned by a later call once their block ends."""
         out, marks = self._engine.scan_line_rules(chunk)
+        self.line_hits = out
+        out = self._db.feed(chunk, out)
         for det in self._detectors:
             out.extend(det.feed(chunk, marks))
         return out
@@ -258,13 +265,13 @@ class StreamScan:
         An incremental scan stops before that line instead of calling :meth:`finish`, so a block
         still being written is found whole by the next run.
         """
-        lines = [n for det in self._detectors
+        lines = [n for det in [*self._detectors, self._db]
                  if (n := getattr(det, "pending_line", lambda: None)()) is not None]
         return min(lines) if lines else None
 
     def finish(self) -> list[LineHits]:
         """End of the stream: flush open multi-line blocks."""
-        out: list[LineHits] = []
+        out = self._db.finish()
         for det in self._detectors:
             out.extend(det.finish())
         return out

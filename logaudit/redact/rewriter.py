@@ -181,7 +181,7 @@ def rewrite_text(
     for chunk in iter_chunks(cast(BinaryIO, reader), opts.block_size, opts.max_line,
                              read_size=READ_SIZE, eager=eager):
         lines = scan.feed(chunk)
-        rw.feed(chunk, lines)
+        rw.feed(chunk, scan.line_hits)  # unjoined: every line's values with its own chunk
         _emit(lines, path, opts, result)
         done = chunk.offset + len(chunk.data)
         if after_chunk is not None:

@@ -181,14 +181,14 @@ def _redact_range(task: Task, opts: ScanOptions, ropts: RedactOptions) -> Redact
                 for chunk in iter_chunks(_RangeReader(f, limit), opts.block_size,  # type: ignore[arg-type]
                                          opts.max_line, read_size=READ_SIZE):
                     got = scan.feed(chunk)
-                    rw.feed(chunk, got)
+                    rw.feed(chunk, scan.line_hits)  # unjoined: each line with its own chunk
                     owned.extend(got)
                     final_chunk = chunk
                 if final_chunk is not None:
                     lines = final_chunk.first_line - 1 + final_chunk.data.count(b"\n")
                     last = lines + (not final_chunk.data.endswith(b"\n"))
                     done = final_chunk.offset + len(final_chunk.data)
-                    if engine.block_rules and task.end is not None:
+                    if scan.pending_line() is not None and task.end is not None:
                         owned.extend(_block_tail(f, scan, lines, done))
                     owned.extend(scan.finish())
         result.part_file = part.close_as_part()
