@@ -101,6 +101,17 @@ def _rebuild_tar(stream: Stream, out: Writer, ctx: Layers) -> None:
     except tarfile.ReadError as e:
         raise StreamError(stream.path, f"corrupt tar archive ({e})", stream.level) from None
     tout = tarfile.open(fileobj=cast(IO[bytes], out), mode="w|", format=tarfile.PAX_FORMAT)
+    try:
+        _copy_tar(stream, tin, tout, ctx, level)
+    except BaseException:
+        # The output is discarded: tarfile's finaliser must not write into the closed sink.
+        tout.fileobj.closed = True  # type: ignore[attr-defined]
+        raise
+    tout.close()
+
+
+def _copy_tar(stream: Stream, tin: Any, tout: tarfile.TarFile, ctx: Layers,
+              level: int) -> None:
     with tin:
         while True:
             try:
@@ -126,7 +137,6 @@ def _rebuild_tar(stream: Stream, out: Writer, ctx: Layers) -> None:
                     info.type = tarfile.REGTYPE  # a sparse member is written out whole
                 spool.seek(0)
                 tout.addfile(info, spool)
-    tout.close()
 
 
 # ---------------------------------------------------------------- zip
