@@ -287,3 +287,22 @@ def test_one_object_named_by_url_is_explicit_a_prefix_is_not() -> None:
         assert [e.kind for e in errors] == ["skipped"]
     finally:
         MemoryFileSystem().rm("/oddbinfs-bucket", recursive=True)
+
+
+def test_sarif_lists_inputs_not_read_and_validates(tmp_path: Path) -> None:
+    from test_reports import _validate_sarif
+
+    from logaudit.api import scan as api_scan
+    from logaudit.reports.writers import ReportFormat, write_report
+
+    (tmp_path / "tool").write_bytes(ELF)
+    (tmp_path / "cut.gz").write_bytes(gz(f"user={EMAIL}\n".encode() * 500)[:-20])
+    (tmp_path / "junk.gz").write_bytes(gz(b"ok\n") + b"junk")
+    result = api_scan([tmp_path], workers=1, key=b"k")
+    out = tmp_path / "r.sarif"
+    write_report(result.findings, str(out), ReportFormat.SARIF, result.run_record())
+    doc = json.loads(out.read_text())
+    _validate_sarif(doc)
+    notes = doc["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+    assert sorted(n["level"] for n in notes) == ["error", "note", "warning"]
+    assert doc["runs"][0]["invocations"][0]["executionSuccessful"] is False
