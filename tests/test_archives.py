@@ -335,6 +335,26 @@ def test_gz_trailing_garbage_is_a_warning_and_keeps_the_member(tmp_path: Path,
         assert {f.line for f in found if f.path.endswith(name)} == mail_line_numbers(data)
 
 
+def test_padding_and_skippable_frames_between_frames(tmp_path: Path) -> None:
+    data = mail_lines(300)
+    half = len(data) // 2
+    skippable = b"\x5a\x2a\x4d\x18" + struct.pack("<I", 9) + b"seektable"
+    blobs = {
+        "x.xz": xz(data[:half]) + bytes(8) + xz(data[half:]) + bytes(4),  # xz stream padding
+        "x.zst": zst(data[:half]) + skippable + zst(data[half:]) + skippable,
+        "x.gz": gz(data[:half]) + bytes(512) + gz(data[half:]) + bytes(512),
+    }
+    for name, blob in blobs.items():
+        (tmp_path / name).write_bytes(blob)
+    found, errors = scan([tmp_path])
+    assert errors == []
+    for name in blobs:
+        assert {f.line for f in found if f.path.endswith(name)} == mail_line_numbers(data)
+    (tmp_path / "cut.zst").write_bytes(zst(data) + skippable[:10])
+    _, errors = scan([tmp_path / "cut.zst"])
+    assert [e.kind for e in errors] == ["error"]
+
+
 def test_a_garbled_second_member_header_is_reported(tmp_path: Path) -> None:
     data = mail_lines(300)
     blob = bytearray(gz_multi(data, 3))
