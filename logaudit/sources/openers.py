@@ -132,7 +132,8 @@ class FrameReader:
         self._frame: _Frame | None = None
         self._frames = 0
         self._pending = b""
-        self._feed = 1 << 14
+        # zstd has no output limit: start small (an RLE block turns 3 bytes into 128 KiB).
+        self._feed = 64 if codec == "zstd" else 1 << 14
         self._done = False
 
     def _input(self, n: int) -> bytes:
@@ -213,7 +214,7 @@ class FrameReader:
             out = frame.decode(data, limit)
             if data and self._codec == "zstd":
                 ratio = max(len(out), 1) / len(data)
-                self._feed = int(min(max(self._TARGET / ratio, 1024), 1 << 18))
+                self._feed = int(min(max(self._TARGET / ratio, 64), 1 << 18))
             if frame.eof:
                 self._pending = frame.unused + self._pending
                 self._frame = None
