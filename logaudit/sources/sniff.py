@@ -86,9 +86,13 @@ class Kind:
 
 
 def detect_codec(head: bytes) -> str | None:
-    """The compression codec that ``head`` starts with, or None for plain data."""
+    """The compression codec that ``head`` starts with, or None for plain data.
+
+    A whole input shorter than its magic but at least 3 bytes of it (``\\xfd7zXZ``) is that
+    codec cut short: decoding it reports the truncation, where text would pass it clean.
+    """
     for magic, name in MAGIC:
-        if head.startswith(magic):
+        if head.startswith(magic) or (3 <= len(head) < len(magic) and magic.startswith(head)):
             return name
     return None
 
