@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TSTAMP := $(VENV)/.installed-test
 
-.PHONY: run test lint bench precision clean venv
+.PHONY: run test lint bench precision recall clean venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,9 @@ bench: $(TSTAMP)
 
 precision: $(TSTAMP)
 	$(BIN)/python bench/precision.py
+
+recall: $(TSTAMP)
+	$(BIN)/python bench/recall.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache bench/.corpus

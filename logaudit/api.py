@@ -20,7 +20,7 @@ from logaudit.findings import load_key
 from logaudit.lifecycle import uninterrupted
 from logaudit.logs import event
 from logaudit.reports.frame import to_frame
-from logaudit.rules import select_rules
+from logaudit.rules import claimant_rules, select_rules
 from logaudit.runner import (
     DEFAULT_SPLIT,
     Counters,
@@ -140,6 +140,7 @@ def scan(
         limits=s.limits, split_size=split_size, storage_options=freeze(storage),
         max_per_rule=max_per_rule, allow=allowlist if allowlist.entries else None,
         keep_allowed=s.show_allowed,
+        claimants=tuple(claimant_rules(s.selection, selected)),
     )
     started = datetime.now(timezone.utc)
     engine = engine_name(backend)

@@ -12,12 +12,13 @@ import getpass
 import json
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from logaudit.errors import ConfigError
 from logaudit.findings import Finding
+from logaudit.scrub import name_text
 from logaudit.state import atomic_write, keyed_hash
 
 BASELINE_VERSION = 1
@@ -55,7 +56,7 @@ class Baseline:
                 e = self.entries[fp] = BaselineEntry(
                     str(f["rule_id"]), str(f["category"]), str(f["severity"]), now, [], who, why)
                 added += 1
-            path = str(f["path"])
+            path = name_text(str(f["path"]))  # an older report may hold a secret in a name
             if path not in e.paths and len(e.paths) < 20:
                 e.paths.append(path)
         return added
@@ -74,27 +75,62 @@ def key_id(key: bytes) -> str:
 
 
 def load_baseline(path: str, key: bytes, missing_ok: bool = False) -> Baseline:
-    """Read a baseline; refuse one made with a different fingerprint key."""
+    """Read a baseline; refuse one made with a different fingerprint key, or one without the
+    key's id (it could not be checked). Every problem is a :class:`ConfigError` (exit 2)."""
     try:
-        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+        raw = Path(path).read_bytes()
     except FileNotFoundError:
         if missing_ok:
             return Baseline(key_id=key_id(key))
         raise ConfigError(f"{path}: no such baseline; create it with "
                           "'logaudit baseline create'") from None
-    except (OSError, ValueError) as e:
-        raise ConfigError(f"{path}: cannot read the baseline ({e})") from None
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read the baseline ({e.strerror})") from None
     try:
+        doc = json.loads(raw.decode("utf-8"))
+        if not isinstance(doc, dict):
+            raise ValueError("not a JSON object")
         if doc.get("version") != BASELINE_VERSION:
             raise ValueError(f"unsupported version {doc.get('version')!r}")
-        entries = {fp: BaselineEntry(**v) for fp, v in doc["entries"].items()}
-        kid = str(doc.get("key_id", ""))
-    except (ValueError, KeyError, TypeError, AttributeError) as e:
-        raise ConfigError(f"{path}: the baseline is malformed ({e})") from None
-    if kid and kid != key_id(key):
+        entries = doc.get("entries")
+        if not isinstance(entries, dict):
+            raise ValueError("no 'entries' object")
+        loaded = {str(fp): _entry(v) for fp, v in entries.items()}
+        kid = doc.get("key_id")
+    except RecursionError:
+        raise ConfigError(f"{path}: the baseline is malformed (nested too deeply)") from None
+    except ValueError as e:
+        reason = "not UTF-8" if isinstance(e, UnicodeDecodeError) else str(e).splitlines()[0]
+        raise ConfigError(f"{path}: the baseline is malformed ({reason[:200]})") from None
+    if not isinstance(kid, str) or not kid:
+        raise ConfigError(f"{path}: the baseline has no key_id, so its fingerprints cannot be "
+                          "checked against the fingerprint key; recreate it with "
+                          "'logaudit baseline create --force'")
+    if kid != key_id(key):
         raise ConfigError(f"{path}: this baseline was made with another fingerprint key; "
                           "use the same LOGAUDIT_KEY / key file, or create a new baseline")
-    return Baseline(entries, kid or key_id(key))
+    return Baseline(loaded, kid)
+
+
+def _entry(v: object) -> BaselineEntry:
+    """One baseline entry, every field checked (raises ValueError)."""
+    if not isinstance(v, dict):
+        raise ValueError("an entry is not an object")
+    names = [f.name for f in fields(BaselineEntry)]
+    unknown = sorted(set(v) - set(names))
+    if unknown:
+        raise ValueError(f"an entry has unknown field {unknown[0][:40]!r}")
+    for name in names:
+        if name == "paths":
+            paths = v.get("paths", [])
+            if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+                raise ValueError("an entry's paths is not a list of strings")
+        elif name in v and not isinstance(v[name], str):
+            raise ValueError(f"an entry's {name} is not a string")
+    missing = [n for n in ("rule_id", "category", "severity", "first_seen") if n not in v]
+    if missing:
+        raise ValueError(f"an entry lacks {', '.join(missing)}")
+    return BaselineEntry(**v)
 
 
 def save_baseline(path: str, baseline: Baseline) -> None:

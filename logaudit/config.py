@@ -93,6 +93,8 @@ def load_config(path: str, found_by: str = "", optional: bool = False) -> Config
         line = m.group(1) if m else "1"
         msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(e).splitlines()[0])
         raise ConfigError(f"{path}:{line}: invalid TOML: {msg}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: invalid TOML: nested too deeply") from None
     prefix: tuple[str, ...] = ()
     if Path(path).name == "pyproject.toml":
         tool = data.get("tool", {})
@@ -175,7 +177,7 @@ def read_allow(path: str) -> list[tuple[Mapping[str, Any], str]]:
     try:
         text = Path(path).read_text(encoding="utf-8")
         data = tomllib.loads(text)
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError) as e:
         raise ConfigError(f"{path}: cannot read the rule file ({type(e).__name__})") from None
     raw = data.get("allow", [])
     if not isinstance(raw, list) or not all(isinstance(v, dict) for v in raw):

@@ -27,3 +27,8 @@ class SourceError(LogauditError):
 
 class ReportError(LogauditError):
     """A report could not be read or written."""
+
+
+class OutputError(ReportError):
+    """An output (standard output, a report file) could not be written: a full disk, a closed
+    pipe, a read-only directory. Exit 3: the run's result was not stored."""

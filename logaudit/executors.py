@@ -209,6 +209,8 @@ def _stop(pool: ProcessPoolExecutor, ctx: _TrackingForkContext) -> None:
         if p.is_alive():
             p.terminate()
     for p in ctx.started:
+        if p.pid is None:
+            continue  # created, never started (stopped in between)
         p.join(timeout=5)
         if p.is_alive():
             p.kill()

@@ -120,6 +120,42 @@ def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
         tmp.write_bytes(data)
 
 
+def regular_target(path: str | os.PathLike[str]) -> str:
+    """The regular file (existing or not) ``path`` leads to after every symbolic link, for a
+    write beside it and a rename over it (as :func:`replacing` does).
+
+    Raises :class:`OSError` when it is a device, FIFO, socket, file-descriptor link or
+    directory (which a rename would replace), or on a symlink loop.
+    """
+    target, direct = resolve(path)
+    if direct or _writes_in_place(target):
+        raise OSError(errno.EEXIST, "exists and is not a regular file", os.fspath(path))
+    return target
+
+
+def open_lock(path: str) -> int:
+    """Open (creating it, mode 0600) the lock file ``path`` for reading and writing, never
+    through a symbolic link and only if it is a regular file: its content is truncated and
+    rewritten, which through a planted link would clobber the link's target. The descriptor is
+    close-on-exec.
+
+    Raises :class:`OSError` with a reason a user can act on.
+    """
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK
+                     | os.O_CLOEXEC | os.O_NOCTTY, 0o600)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise OSError(errno.ELOOP, "it is a symbolic link, which a lock file is never "
+                          "opened through; remove it", path) from None
+        raise
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(errno.EEXIST, "it is not a regular file; remove it", path)
+    os.set_blocking(fd, True)
+    return fd
+
+
 def check_writable(path: str) -> str | None:
     """Why a file could not be written at ``path`` (one phrase), or None when it looks
     writable. Checked before a long scan so it does not fail at the very end."""
@@ -135,3 +171,19 @@ def check_writable(path: str) -> str | None:
     if not os.path.isdir(directory) or not os.access(directory, os.W_OK):
         return f"{directory} is not a writable directory"
     return None
+
+
+def file_id(path: str | os.PathLike[str]) -> tuple[int, int] | None:
+    """``(device, inode)`` of the file ``path`` leads to (through symbolic links), or None when
+    there is none. Two names of one file (a symlink, a hard link) have the same id."""
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return st.st_dev, st.st_ino
+
+
+def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
+    """True when ``a`` and ``b`` both exist and are one file (same device and inode)."""
+    ida = file_id(a)
+    return ida is not None and ida == file_id(b)

@@ -192,11 +192,11 @@ def _by_content(state: State, path: str, st: os.stat_result, head: bytes,
     """A plain file holding what another entry scanned (copied/renamed across filesystems,
     copytruncate's copy): resume where that entry stopped, if both its head and the bytes just
     before its offset match."""
-    for e in state.entries.values():
-        if e.compressed or e.offset <= 0 or e.offset > st.st_size or not e.tail:
-            continue
-        if e.head_len < min(HEAD_BYTES, e.offset) or keyed_hash(key, head[: e.head_len]) != e.head:
-            continue
+    def usable(e: Entry) -> bool:
+        return (not e.compressed and 0 < e.offset <= st.st_size and bool(e.tail)
+                and e.head_len >= min(HEAD_BYTES, e.offset))
+
+    for e in state.by_head(key, head, usable):
         try:
             with open(path, "rb") as f:
                 f.seek(e.offset - len_tail(e))
@@ -227,6 +227,10 @@ def finish(
     ``lines`` sums, per path, the lines owned by the ranges of a split first scan.
     """
     entries = dict(state.entries)
+    by_inode: dict[tuple[int, int], set[str]] = {}
+    for p, e in entries.items():
+        if e.ino:
+            by_inode.setdefault((e.dev, e.ino), set()).add(p)
     kept: list[Finding] = []
     skip_upto = {p: pl.resume.line for p, pl in plans.items() if pl.resume.skip}
     for f in findings:
@@ -253,11 +257,18 @@ def finish(
         else:
             entry = make_entry(kp, pl.st, pl.head, key, res.end_offset, res.end_line, False)
             entry = dataclasses.replace(entry, tail=_tail_hash(pl.ref, res.end_offset, key))
-        # A renamed file: its old name's entry is replaced by this one.
-        for old_path, old in list(entries.items()):
-            if old_path != kp and entry.ino and (old.dev, old.ino) == (entry.dev, entry.ino):
-                del entries[old_path]
+        # A renamed file: its old name's entry is replaced by this one (an index of the
+        # entries by identity: a pass over every entry per file was quadratic).
+        if entry.ino:
+            for old_path in by_inode.pop((entry.dev, entry.ino), set()) - {kp}:
+                if (entries[old_path].dev, entries[old_path].ino) == (entry.dev, entry.ino):
+                    del entries[old_path]
+        prev_here = entries.get(kp)
+        if prev_here is not None and prev_here.ino:
+            by_inode.get((prev_here.dev, prev_here.ino), set()).discard(kp)
         entries[kp] = entry
+        if entry.ino:
+            by_inode.setdefault((entry.dev, entry.ino), set()).add(kp)
     planned = {pl.key_path for pl in plans.values()}
     for old_path in list(entries):
         if old_path not in planned and not is_url(old_path) and not os.path.exists(old_path):

@@ -35,6 +35,11 @@ class Terminated(BaseException):
     catches it on the way, so workers are stopped and no partial result is kept."""
 
 
+class Interrupted(BaseException):
+    """The run received Ctrl-C (SIGINT). Not a ``KeyboardInterrupt``: typer turns that into a
+    silent exit 130, and the user would not be told that nothing was written."""
+
+
 def parent_only(fd: int) -> None:
     """Close ``fd`` in every process forked from now on (until :func:`release`)."""
     _PARENT_ONLY.add(fd)
@@ -86,18 +91,34 @@ def die_with_parent(parent_pid: int) -> None:
 
 
 _STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+_deferring = False
+_holding: list[int] | None = None
 
 
 @contextlib.contextmanager
 def signals_blocked() -> Iterator[None]:
     """Hold Ctrl-C and SIGTERM back while workers are forked: a child inherits the block and
     receives them only once :func:`worker_signals` has set its own dispositions (a signal
-    sent to the process group in between would otherwise raise in the child's start-up)."""
+    sent to the process group in between would otherwise raise in the child's start-up).
+
+    The mask is per thread: the kernel may hand the signal to another thread of this process
+    (a library's thread pool), and Python would then run the handler in the main thread in
+    the middle of the block — between a worker's creation and its start. So the handler also
+    only notes a signal within the block, and it is raised when the block ends.
+    """
+    global _holding
     old = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    outer = _holding
+    if outer is None:
+        _holding = []
     try:
         yield
     finally:
+        held = _holding
+        _holding = outer
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        if outer is None and held:
+            raise Terminated() if signal.SIGTERM in held else Interrupted()
 
 
 def worker_signals() -> None:
@@ -110,27 +131,33 @@ def worker_signals() -> None:
     signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
 
 
-_deferring = False
-
-
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     if _deferring:
         return  # inside uninterrupted(): the run finishes, its work saved
-    raise Terminated()
+    if _holding is not None:
+        _holding.append(signum)  # inside signals_blocked(): raised at its end
+        return
+    raise Terminated() if signum == signal.SIGTERM else Interrupted()
 
 
 @contextlib.contextmanager
 def terminate_raises() -> Iterator[None]:
-    """Within the block, SIGTERM raises :class:`Terminated` (main thread only; elsewhere a
-    no-op, since Python delivers signals to the main thread)."""
+    """Within the block, SIGTERM raises :class:`Terminated` and Ctrl-C :class:`Interrupted`
+    (unless Ctrl-C was ignored when the process started, as for a background job). Main
+    thread only; elsewhere a no-op, since Python delivers signals to the main thread."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     old = signal.signal(signal.SIGTERM, _on_sigterm)
+    old_int = signal.getsignal(signal.SIGINT)
+    if old_int is not signal.SIG_IGN:
+        signal.signal(signal.SIGINT, _on_sigterm)
     try:
         yield
     finally:
         signal.signal(signal.SIGTERM, old)
+        if old_int is not signal.SIG_IGN:
+            signal.signal(signal.SIGINT, old_int)
 
 
 @contextlib.contextmanager

@@ -16,21 +16,22 @@ from logaudit.engine.scanner import Engine
 from logaudit.findings import load_key
 from logaudit.redact.replace import Replacer
 from logaudit.redact.rewriter import Rewriter, engine_recheck
-from logaudit.rules import RuleSelection, select_rules
+from logaudit.rules import RuleSelection, claimant_rules, select_rules
 from logaudit.settings import Replace
 from logaudit.sources.chunking import Chunk
 
-_ENGINES: dict[tuple[tuple[str, ...], str], Engine] = {}
+_ENGINES: dict[tuple[tuple[str, ...], str, tuple[str, ...]], Engine] = {}
 _LOCK = threading.Lock()
 
 
 def _engine(selection: RuleSelection, backend: str) -> Engine:
     rules = [r for r in select_rules(selection) if not r.detector]
-    key = (tuple(r.id for r in rules), backend)
+    claimants = claimant_rules(selection, rules)
+    key = (tuple(r.id for r in rules), backend, tuple(r.id for r in claimants))
     with _LOCK:
         eng = _ENGINES.get(key)
         if eng is None:
-            eng = _ENGINES[key] = Engine(rules, backend)
+            eng = _ENGINES[key] = Engine(rules, backend, claimants=claimants)
         return eng
 
 

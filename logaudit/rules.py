@@ -13,7 +13,7 @@ import hashlib
 import pickle
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -83,7 +83,8 @@ MASK_MODES = ("value", "message", "none")
 #: Names of multi-line block detectors a rule may use instead of a regex (see engine.blocks).
 BLOCK_DETECTORS: set[str] = {
     "python-traceback", "jvm-stack-trace", "go-panic", "nodejs-stack-trace",
-    "ruby-backtrace", "php-stack-trace", "dotnet-stack-trace", "rust-panic",
+    "ruby-backtrace", "php-stack-trace", "dotnet-stack-trace", "rust-panic", "elixir-stack-trace",
+    "dart-stack-trace", "swift-fatal-error",
 }
 
 
@@ -448,12 +449,17 @@ def _parse_rule_file(src: str, content: bytes) -> list[Rule]:
         raise RuleError(src, "-", "rule file is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as e:
         raise RuleError(src, "-", f"invalid TOML: {e}") from None
+    except RecursionError:
+        raise RuleError(src, "-", "invalid TOML: nested too deeply") from None
     unknown_top = set(data) - {"rules", "pack", "allow"}  # [[allow]]: logaudit.allowlist
     if unknown_top:
         raise RuleError(src, "-", f"unknown top-level key(s): {', '.join(sorted(unknown_top))}")
     rules = data.get("rules", [])
     if not isinstance(rules, list) or not all(isinstance(r, dict) for r in rules):
         raise RuleError(src, "-", "expected [[rules]] tables")
+    if not rules and not data.get("allow"):
+        # An empty or misnamed file ([[rule]]) would otherwise add nothing, silently.
+        raise RuleError(src, "-", "no [[rules]] tables found (nor [[allow]] entries)")
     return [build_rule(r, src) for r in rules]
 
 
@@ -533,6 +539,40 @@ def select_rules(sel: RuleSelection) -> list[Rule]:
     ]
 
 
+def claimant_rules(sel: RuleSelection, selected: Sequence[Rule]) -> list[Rule]:
+    """Rules that run only to claim values, so that a row filter does not change what a row
+    reports.
+
+    ``--category`` and ``--min-severity`` select rows: a value that a full scan attributes to a
+    stronger rule (a password inside a URL, a card number inside an API-key field) must not be
+    reported by a weaker one because the stronger was filtered out. These are the secret and PII
+    rules the scan's pack (and ``--enable``) would run, minus ``--disable`` (a disabled rule does
+    not exist) and minus those already selected; a rule that ranks after every selected value
+    rule (a higher ``priority`` number) can never claim one of their values and is left out.
+    The engine runs them for overlap resolution and drops their own hits.
+    """
+    if not sel.categories and sel.min_severity == Severity.INFO.value:
+        return []
+    value_cats = (Category.SECRET, Category.PII)
+    ranks = [r.priority for r in selected if r.category in value_cats and not r.detector]
+    if not ranks:
+        return []
+    weakest = max(ranks)
+    chosen = {r.id for r in selected}
+    out: list[Rule] = []
+    for r in load_builtin_rules() if sel.builtin else []:
+        in_pack = sel.pack == "all" or sel.pack in r.packs
+        runs = (in_pack and (r.enabled or sel.pack != "default")) or r.id in sel.enable
+        if (runs and r.id not in chosen and r.id not in sel.disable and not r.detector
+                and r.category in value_cats and r.priority <= weakest):
+            out.append(r)
+    for f in sel.rule_files:
+        out.extend(r for r in load_rule_file(f)
+                   if r.id not in chosen and r.id not in sel.disable and not r.detector
+                   and r.category in value_cats and r.priority <= weakest)
+    return out
+
+
 def rule_risk(rule: Rule) -> str:
     """What the scan does to keep this rule's cost bounded (``rules test`` shows it); "ok" when
     there is nothing to say."""
@@ -558,6 +598,8 @@ def check_rule_file(path: Path) -> tuple[list[tuple[str, bool, str]], RuleError 
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
         return [], RuleError(str(path), "-", f"cannot load: {e}")
+    except RecursionError:
+        return [], RuleError(str(path), "-", "cannot load: invalid TOML: nested too deeply")
     results: list[tuple[str, bool, str]] = []
     seen: set[str] = set()
     for raw in data.get("rules", []) if isinstance(data.get("rules"), list) else []:

@@ -21,10 +21,11 @@ from typing import BinaryIO, cast
 
 from logaudit.allowlist import AllowList
 from logaudit.engine.blocks import DETECTORS
-from logaudit.engine.model import LineHits
-from logaudit.engine.scanner import Engine, StreamScan
+from logaudit.engine.model import Hit, LineHits
+from logaudit.engine.scanner import Engine, StreamScan, resolve_overlaps
 from logaudit.findings import Finding, build_findings
 from logaudit.rules import Rule
+from logaudit.scrub import name_variants, to_bytes
 from logaudit.sources.archives import Walk, walk_stream
 from logaudit.sources.chunking import DEFAULT_BLOCK, DEFAULT_MAX_LINE, Chunk, iter_chunks
 from logaudit.sources.interface import InputError, InputRef, StreamError
@@ -39,6 +40,8 @@ READ_SIZE = 1 << 20
 # How far a range reads past its end so a multi-line block (traceback) that starts inside it
 # can be completed; blocks that start past the end belong to the next range.
 BLOCK_TAIL = 1 << 20
+# ``details`` of a finding in a file or archive-member name (its ``line`` is 0).
+NAME_DETAILS = '{"location": "name"}'
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,9 @@ class ScanOptions:
     # findings they allow are kept to be listed (else only counted per entry).
     allow: AllowList | None = None
     keep_allowed: bool = False
+    # Rules run only to claim values in overlap resolution (rules.claimant_rules): selection
+    # options select rows, they do not change what a row reports.
+    claimants: tuple[Rule, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -144,24 +150,25 @@ executor adds ``workers`` (result None, ``total`` = the cluster's worker count) 
 ExecuteFn = Callable[[list["Task"], ScanOptions, int, Callable[["TaskResult"], None]], None]
 """Runs every task and hands each result to the collect callback as it arrives."""
 
-_ENGINES: dict[tuple[tuple[str, ...], str], Engine] = {}
+_ENGINES: dict[tuple[tuple[str, ...], str, tuple[str, ...]], Engine] = {}
 # The last options' rules and engine: one identity check per task instead of building the key
 # of ~400 rule ids (20,000 small files spent a quarter of their time there).
-_LAST: list[tuple[tuple[Rule, ...], str, Engine]] = []
+_LAST: list[tuple[tuple[Rule, ...], str, Engine, tuple[Rule, ...]]] = []
 
 
 def engine_for(opts: ScanOptions) -> Engine:
     """The compiled engine for ``opts``' rules, built once per process."""
-    if _LAST and _LAST[0][0] is opts.rules and _LAST[0][1] == opts.backend:
+    if _LAST and _LAST[0][0] is opts.rules and _LAST[0][1] == opts.backend \
+            and _LAST[0][3] is opts.claimants:
         return _LAST[0][2]
     # Keyed by rule ids, not object identity, so pool workers forked after the parent built
     # the engine reuse it instead of compiling the rules again.
-    key = (tuple(r.id for r in opts.rules), opts.backend)
+    key = (tuple(r.id for r in opts.rules), opts.backend, tuple(r.id for r in opts.claimants))
     eng = _ENGINES.get(key)
     if eng is None:
         _ENGINES.clear()
-        eng = _ENGINES[key] = Engine(opts.rules, opts.backend, DETECTORS)
-    _LAST[:] = [(opts.rules, opts.backend, eng)]
+        eng = _ENGINES[key] = Engine(opts.rules, opts.backend, DETECTORS, opts.claimants)
+    _LAST[:] = [(opts.rules, opts.backend, eng, opts.claimants)]
     return eng
 
 
@@ -206,6 +213,46 @@ def _drop_allowed(lh: LineHits, built: list[Finding], path: str, opts: ScanOptio
         if opts.keep_allowed:
             result.allowed.append(f)
     return kept
+
+
+def scan_name(path: str, opts: ScanOptions, engine: Engine, result: TaskResult) -> None:
+    """Scan an input's or archive member's path like a line of content: a secret in a name
+    (``dump-ghp_….log``) is a finding with ``line`` 0 and ``details`` :data:`NAME_DETAILS`.
+
+    The path is matched as the bytes it stands for, once as it is and once with ``-`` read as
+    a separator (see :func:`logaudit.scrub.name_variants`). A path is scanned for every member
+    and task that carries it; :func:`run` keeps one finding per value and rule.
+    """
+    raw = to_bytes(path)
+    seen: set[tuple[str, int, int]] = set()
+    hits: list[Hit] = []
+    for text in name_variants(raw):
+        for lh in engine.scan_line_rules(Chunk(text, 0, 0, len(text), 0))[0]:
+            for h in lh.hits:
+                if (h.rule.id, h.start, h.end) not in seen:
+                    seen.add((h.rule.id, h.start, h.end))
+                    h.line = h.end_line = 0
+                    hits.append(h)
+    if not hits:
+        return
+    before = len(result.findings)
+    _emit([LineHits(0, 0, raw, resolve_overlaps(hits))], path, opts, result)
+    result.findings[before:] = [dataclasses.replace(f, details=NAME_DETAILS)
+                                for f in result.findings[before:]]
+
+
+def _one_per_name_value(findings: list[Finding]) -> list[Finding]:
+    """Name findings (line 0) once per rule and value: a secret in a directory's name is
+    carried by every path under it, and a member's path repeats its archive's."""
+    seen: set[tuple[str, str]] = set()
+    out: list[Finding] = []
+    for f in findings:
+        if f.line == 0 and f.details == NAME_DETAILS:
+            if (f.rule_id, f.fingerprint) in seen:
+                continue
+            seen.add((f.rule_id, f.fingerprint))
+        out.append(f)
+    return out
 
 
 def scan_text(stream: BinaryIO | Stream, path: str, opts: ScanOptions, engine: Engine,
@@ -257,14 +304,20 @@ def run_task(task: Task, opts: ScanOptions) -> TaskResult:
     ref = task.ref
     result = TaskResult(ref.path)
     engine = engine_for(opts)
+    scan_name(ref.path, opts, engine, result)
     budget = Budget(opts.limits, ref.path)
     try:
         stream, closer = open_raw(ref, budget, opts.storage_options)
     except OSError as e:
         result.errors.append(_open_error(ref.path, e))
         return result
-    walk = Walk(budget, lambda p, s: scan_text(s, p, opts, engine, result),
-                opts.scan_binary, task.member)
+
+    def on_text(path: str, stream: Stream) -> None:
+        if path != ref.path:
+            scan_name(path, opts, engine, result)
+        scan_text(stream, path, opts, engine, result)
+
+    walk = Walk(budget, on_text, opts.scan_binary, task.member)
     try:
         walk_stream(stream, walk)
     except StreamError as e:
@@ -327,6 +380,8 @@ def _run_resume(task: Task, opts: ScanOptions) -> TaskResult:
     assert ref.fs_path is not None
     result = TaskResult(ref.path, end_offset=task.start, end_line=task.line_base)
     engine = engine_for(opts)
+    if task.start == 0:  # the name was scanned with the file's first lines
+        scan_name(ref.path, opts, engine, result)
     try:
         f = open(ref.fs_path, "rb")
     except OSError as e:
@@ -448,6 +503,8 @@ def _run_range(task: Task, opts: ScanOptions) -> TaskResult:
     result = TaskResult(ref.path, part=task.part, parts=task.parts)
     result.inputs_scanned = int(task.part == 0)
     engine = engine_for(opts)
+    if task.part == 0:
+        scan_name(ref.path, opts, engine, result)
     try:
         f = open_file(ref.fs_path, opts.storage_options)
     except OSError as e:
@@ -641,6 +698,7 @@ def run(
     counters.inputs_skipped = sum(e.kind == "skipped" for e in errors)
     counters.inputs_failed = len({e.path for e in errors if e.kind == "error"})
     findings.sort(key=lambda f: (f.path, f.line, f.column, f.rule_id, f.fingerprint))
+    findings = _one_per_name_value(findings)
     errors.sort(key=lambda e: (e.path, e.reason))
     counters.findings = len(findings)
     counters.seconds = round(time.monotonic() - started, 3)

@@ -54,6 +54,9 @@ _MIN_SECRET = 4  # shorter values would mask ordinary words
 _lock = threading.Lock()
 _values: set[str] = set()
 _rules: list[Rule] | None = None
+_names: dict[str, str] = {}  # path -> name_text(path), cleared when the credentials change
+# (rule, its lower-case keywords as bytes) for the rules in ``_rules``; rebuilt when they change.
+_keyed: tuple[list[Rule] | None, list[tuple[Rule, tuple[bytes, ...]]]] = (None, [])
 
 
 def option_secrets(options: Any) -> list[str]:
@@ -97,6 +100,7 @@ def register(paths: Sequence[str] = (), options: Any = None,
     global _rules
     found = url_secrets(paths) + option_secrets(options or {})
     with _lock:
+        _names.clear()
         _values.update(found)
         if rules is not None:
             _rules = [r for r in rules if r.category.value == "secret" and not r.detector]
@@ -106,6 +110,7 @@ def forget() -> None:
     """Drop registered credentials (tests; a long-lived process between unrelated scans)."""
     global _rules
     with _lock:
+        _names.clear()
         _values.clear()
         _rules = None
 
@@ -135,29 +140,116 @@ def _secret_rules() -> list[Rule]:
     return _rules
 
 
-def mask_secrets(text: str) -> str:
-    """``text`` with every value a secret rule confirms masked as a finding's value is."""
+def to_bytes(text: str) -> bytes:
+    """The bytes ``text`` stands for: a name read from the file system or a tar header keeps
+    its undecodable bytes as lone surrogates (``surrogateescape``), which come back here."""
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a surrogate that stands for no byte (JSON "\ud800")
+        return text.encode("utf-8", "surrogatepass")
+
+
+def printable(text: str) -> str:
+    """``text`` encodable as UTF-8: each byte that is not valid UTF-8 written as ``\xff``.
+
+    File and archive-member names are bytes on Linux; a name that is not UTF-8 reaches logaudit
+    with lone surrogates, which no output can encode (``UnicodeEncodeError``). Valid text is
+    returned as it is.
+    """
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return to_bytes(text).decode("utf-8", "backslashreplace")
+
+
+_LINE_BREAKS = bytes.maketrans(b"\n\r", b"  ")
+_NAME_SEPARATORS = bytes.maketrans(b"\n\r-", b"   ")
+
+
+def name_variants(raw: bytes) -> list[bytes]:
+    """The texts a name (or a message quoting one) is matched in, all as long as ``raw`` so
+    offsets carry over: ``raw`` with line breaks as spaces (a rule sees one line), and, when
+    it has a ``-``, also with each ``-`` as a space. Token rules refuse a value glued to a word
+    (``(?<![\\w-])ghp_…``), yet ``dump-ghp_….log`` names one."""
+    one_line = raw.translate(_LINE_BREAKS)
+    if b"-" not in raw:
+        return [one_line]
+    return [one_line, raw.translate(_NAME_SEPARATORS)]
+
+
+def _keyed_rules() -> list[tuple[Rule, tuple[bytes, ...]]]:
+    global _keyed
+    rules = _secret_rules()
+    if _keyed[0] is not rules:
+        _keyed = (rules, [(r, tuple(k.lower().encode() for k in r.keywords)) for r in rules])
+    return _keyed[1]
+
+
+_engine_cache: list[tuple[list[Rule], Any]] = []
+
+
+def _engine() -> Any:
+    """The secret rules compiled into an engine (its prefilter picks the few rules worth
+    confirming: trying every rule's regex cost about 1 ms per file name); None when it cannot
+    be built, and the rules are then tried one by one."""
+    rules = _secret_rules()
+    if _engine_cache and _engine_cache[0][0] is rules:
+        return _engine_cache[0][1]
+    from logaudit.engine.scanner import Engine
+
+    try:
+        eng: Any = Engine(rules) if rules else None
+    except Exception:  # noqa: BLE001 - masking must never fail: fall back to the plain loop
+        eng = None
+    _engine_cache[:] = [(rules, eng)]
+    return eng
+
+
+def _secret_hits(raw: bytes) -> list[tuple[Rule, int, int]]:
+    """``(rule, value start, value end)`` of every secret-rule match in ``raw`` (a name or a
+    message), in any of its :func:`name_variants`."""
+    out: list[tuple[Rule, int, int]] = []
+    eng = _engine()
+    if eng is not None:
+        from logaudit.sources.chunking import Chunk
+
+        for variant in name_variants(raw):
+            for lh in eng.scan_line_rules(Chunk(variant, 1, 0, len(variant), 0))[0]:
+                out.extend((h.rule, h.secret_start, h.secret_end) for h in lh.hits)
+        return out
+    low = raw.lower()
+    for rule, keywords in _keyed_rules():
+        if keywords and not any(k in low for k in keywords):
+            continue
+        out.extend((rule, m.secret_start, m.secret_end)
+                   for variant in name_variants(raw) for m in rule.find(variant))
+    return out
+
+
+def mask_secrets(text: str, keep_bytes: bool = False) -> str:
+    """``text`` with every value a secret rule confirms masked as a finding's value is, and
+    bytes that are not UTF-8 written as ``\xff`` (see :func:`printable`) — or, with
+    ``keep_bytes``, kept as the lone surrogates they came as (a name that must still name its
+    file, as in the ``--state`` file)."""
     from logaudit.findings import mask_value
     from logaudit.rules import Category
 
-    raw = text.encode("utf-8", "surrogateescape")
-    low = raw.lower()
+    raw = to_bytes(text)
     spans: list[tuple[int, int, bytes]] = []
-    for rule in _secret_rules():
-        if rule.keywords and not any(k.lower().encode() in low for k in rule.keywords):
+    for rule, start, end in _secret_hits(raw):
+        if end <= start:
             continue
-        for m in rule.find(raw):
-            value = raw[m.secret_start:m.secret_end]
-            prefix = b""
-            for k in rule.keywords:
-                kb = k.lower().encode()
-                if len(kb) <= 12 and value.lower().startswith(kb):
-                    prefix = value[:len(kb)]
-                    break
-            spans.append((m.secret_start, m.secret_end,
-                          mask_value(value, Category.SECRET, prefix).encode()))
+        value = raw[start:end]
+        prefix = b""
+        for k in rule.keywords:
+            kb = k.lower().encode()
+            if len(kb) <= 12 and value.lower().startswith(kb):
+                prefix = value[:len(kb)]
+                break
+        spans.append((start, end, mask_value(value, Category.SECRET, prefix).encode()))
     if not spans:
-        return text
+        return text if keep_bytes else printable(text)
     out = bytearray()
     pos = 0
     for s, e, masked in sorted(spans):
@@ -166,7 +258,7 @@ def mask_secrets(text: str) -> str:
         out += raw[pos:s] + masked
         pos = e
     out += raw[pos:]
-    return out.decode("utf-8", "replace")
+    return out.decode("utf-8", "surrogateescape" if keep_bytes else "backslashreplace")
 
 
 def strip_userinfo(url: str) -> str:
@@ -186,6 +278,19 @@ def scrub_message(text: str, extra: Iterable[str] = ()) -> str:
         if v in text:
             text = text.replace(v, "***")
     return mask_secrets(scrub_url(text))
+
+
+def name_text(path: str) -> str:
+    """A file or archive-member path as every output shows it: secrets in the name masked (as
+    :func:`scrub_message` masks them), bytes that are not UTF-8 written as ``\xff``. Control
+    characters are left to each output's own escaping (JSON keeps them exact)."""
+    shown = _names.get(path)
+    if shown is None:
+        shown = scrub_message(path)
+        if len(_names) >= 65536:
+            _names.clear()
+        _names[path] = shown
+    return shown
 
 
 def scrub_data(value: Any) -> Any:

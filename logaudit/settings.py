@@ -529,6 +529,8 @@ class ReportSettings(Settings):
     rows: bool = option("rows", False, p_bool)
     output: str | None = option("output", None, p_opt_str, path=True)
     format: ReportFormat | None = option("format", None, p_enum(ReportFormat))
+    # CSV cells verbatim (no formula guard, raw control characters), as ``scan --csv-raw``.
+    csv_raw: bool = option("csv-raw", False, p_bool)
     origins: tuple[tuple[str, Origin], ...] = field(default=(), repr=False, compare=False)
 
     def check(self) -> None:

@@ -11,20 +11,23 @@ the previous state valid and the next run rescans what was not committed.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
 import fcntl
 import hashlib
 import hmac
 import json
+import math
 import os
+import stat
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 from logaudit import fsio, lifecycle
 from logaudit.errors import ConfigError, LogauditError
+from logaudit.scrub import mask_secrets
 
 STATE_VERSION = 1
 HEAD_BYTES = 4096
@@ -63,23 +66,51 @@ class Entry:
 
 @dataclass
 class State:
-    """The whole state file."""
+    """The whole state file.
+
+    The look-ups by identity and by content use indexes built on first use: a tree of tens of
+    thousands of files must not cost a pass over every entry per file. ``entries`` is not
+    changed once a look-up was made (the next state is a new :class:`State`).
+    """
 
     entries: dict[str, Entry] = field(default_factory=dict)
+    _by_inode: dict[tuple[int, int], Entry] | None = field(default=None, init=False,
+                                                           repr=False, compare=False)
+    _by_decoded: dict[tuple[str, int], Entry] | None = field(default=None, init=False,
+                                                            repr=False, compare=False)
+    _by_head: dict[int, dict[str, list[tuple[int, Entry]]]] | None = field(default=None, init=False,
+                                                               repr=False, compare=False)
 
     def by_inode(self, dev: int, ino: int) -> Entry | None:
         """The entry of a file with this identity, whatever its name now."""
-        for e in self.entries.values():
-            if e.dev == dev and e.ino == ino:
-                return e
-        return None
+        if self._by_inode is None:
+            self._by_inode = {}
+            for e in self.entries.values():
+                self._by_inode.setdefault((e.dev, e.ino), e)
+        return self._by_inode.get((dev, ino))
 
     def by_decoded_head(self, head: str, length: int) -> Entry | None:
         """An entry whose decoded first bytes hash to ``head`` (a rotated file, recompressed)."""
-        for e in self.entries.values():
-            if e.decoded_head == head and e.decoded_len == length and e.offset > 0:
-                return e
-        return None
+        if self._by_decoded is None:
+            self._by_decoded = {}
+            for e in self.entries.values():
+                if e.decoded_head and e.offset > 0:
+                    self._by_decoded.setdefault((e.decoded_head, e.decoded_len), e)
+        return self._by_decoded.get((head, length))
+
+    def by_head(self, key: bytes, head: bytes, usable: Callable[[Entry], bool]) -> list[Entry]:
+        """Entries, in file order, for which ``usable(entry)`` holds and whose head hash is
+        that of ``head``'s first ``entry.head_len`` bytes: one keyed hash per distinct head
+        length, not one per entry."""
+        if self._by_head is None:
+            self._by_head = {}
+            for i, e in enumerate(self.entries.values()):
+                self._by_head.setdefault(e.head_len, {}).setdefault(e.head, []).append((i, e))
+        found: list[tuple[int, Entry]] = []
+        for n, by_hash in self._by_head.items():
+            if n <= len(head):
+                found.extend(p for p in by_hash.get(keyed_hash(key, head[:n]), ()) if usable(p[1]))
+        return [e for _, e in sorted(found, key=lambda p: p[0])]
 
 
 def keyed_hash(key: bytes, data: bytes) -> str:
@@ -88,22 +119,94 @@ def keyed_hash(key: bytes, data: bytes) -> str:
 
 
 def load_state(path: str) -> State:
-    """Read the state file; a missing file is an empty state, a corrupt one a ConfigError."""
+    """Read the state file; a missing file is an empty state.
+
+    Anything else that is not a state this version wrote raises :class:`ConfigError` (exit 2,
+    nothing scanned): not a regular file (a FIFO would block the run forever), unreadable, not
+    UTF-8, not JSON (or nested too deeply to parse), or an entry with a missing or mistyped
+    field (a hand edit such as ``"offset": "abc"``).
+    """
     try:
-        raw = Path(path).read_text(encoding="utf-8")
+        raw = _read_regular(path)
     except FileNotFoundError:
         return State()
     except OSError as e:
-        raise ConfigError(f"{path}: cannot read the state file ({e.strerror})") from None
+        raise ConfigError(f"{path}: cannot read the state file ({e.strerror}); give --state a "
+                          "regular file (it is created on the first run)") from None
     try:
-        doc = json.loads(raw)
+        doc = json.loads(raw.decode("utf-8"))
+        if not isinstance(doc, dict):
+            raise ValueError("not a JSON object")
         if doc.get("version") != STATE_VERSION:
             raise ValueError(f"unsupported version {doc.get('version')!r}")
-        entries = {k: Entry.from_dict(v) for k, v in doc["entries"].items()}
-    except (ValueError, KeyError, TypeError, AttributeError) as e:
-        raise ConfigError(f"{path}: the state file is corrupt ({e}); move it away to start "
-                          "afresh (the next run then rescans everything)") from None
-    return State(entries)
+        entries = doc.get("entries")
+        if not isinstance(entries, dict):
+            raise ValueError("no 'entries' object")
+        state = State({str(k): _entry(k, v) for k, v in entries.items()})
+    except RecursionError:
+        raise ConfigError(f"{path}: the state file is corrupt (nested too deeply); move it "
+                          "away to start afresh (the next run then rescans everything)") from None
+    except ValueError as e:  # UnicodeDecodeError and json.JSONDecodeError too
+        reason = "not UTF-8" if isinstance(e, UnicodeDecodeError) else _short_reason(e)
+        raise ConfigError(f"{path}: the state file is corrupt ({reason}); move it away to "
+                          "start afresh (the next run then rescans everything)") from None
+    return state
+
+
+def _short_reason(e: ValueError) -> str:
+    """A reason without quoting the file's bytes (json errors quote none; ours are ours)."""
+    return str(e).splitlines()[0][:200] if str(e) else type(e).__name__
+
+
+def _read_regular(path: str) -> bytes:
+    """The bytes of ``path`` if it is a regular file (following links); raises OSError
+    otherwise. Opened non-blocking: opening a FIFO for reading would wait for a writer."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            kind = "a directory" if stat.S_ISDIR(st.st_mode) else "not a regular file"
+            raise OSError(errno.EINVAL, f"{kind}")
+        os.set_blocking(fd, True)
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            return f.read()
+    finally:
+        os.close(fd)
+
+
+# The JSON type each Entry field must have (``bool`` is not an ``int`` here).
+_INT_FIELDS = ("dev", "ino", "size", "head_len", "offset", "line", "decoded_len")
+_STR_FIELDS = ("path", "head", "tail", "decoded_head", "scanned", "object_id")
+
+
+def _entry(key: object, v: object) -> Entry:
+    """One entry of the state file, every field checked (raises ValueError)."""
+    if not isinstance(v, dict):
+        raise ValueError(f"entry {_shown(key)} is not an object")
+    required = {f.name for f in dataclasses.fields(Entry)
+                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING}
+    missing = sorted(required - set(v))
+    if missing:
+        raise ValueError(f"entry {_shown(key)} lacks {', '.join(missing)}")
+    for name in _INT_FIELDS:
+        if name in v and (type(v[name]) is not int or v[name] < 0):
+            raise ValueError(f"entry {_shown(key)}: {name} is not a non-negative integer")
+    for name in _STR_FIELDS:
+        if name in v and not isinstance(v[name], str):
+            raise ValueError(f"entry {_shown(key)}: {name} is not a string")
+    if "mtime" in v and (type(v["mtime"]) not in (int, float) or not math.isfinite(v["mtime"])):
+        raise ValueError(f"entry {_shown(key)}: mtime is not a number")
+    if "compressed" in v and type(v["compressed"]) is not bool:
+        raise ValueError(f"entry {_shown(key)}: compressed is not true or false")
+    e = Entry.from_dict(v)
+    e.mtime = float(e.mtime)
+    return e
+
+
+def _shown(key: object) -> str:
+    """An entry's key in a message: a path, escaped and cut short (state keys are paths)."""
+    text = str(key)
+    return repr(text if len(text) <= 80 else text[:77] + "...")
 
 
 def atomic_write(path: str, data: bytes) -> None:
@@ -114,9 +217,23 @@ def atomic_write(path: str, data: bytes) -> None:
 
 
 def save_state(path: str, state: State) -> None:
-    """Write the state atomically."""
-    doc = {"version": STATE_VERSION,
-           "entries": {k: asdict(v) for k, v in sorted(state.entries.items())}}
+    """Write the state atomically.
+
+    Paths are stored as the bytes they name (a name that is not UTF-8 as ``\\udcff`` escapes,
+    which load back to the same name), except that a secret in a name is masked: such an entry
+    is found again by its inode (or content), and its key is made unique.
+    """
+    entries: dict[str, dict[str, Any]] = {}
+    for k, v in sorted(state.entries.items()):
+        stored = mask_secrets(k, keep_bytes=True)
+        if stored != k:
+            base, n = stored, 1
+            while stored in entries or stored in state.entries:
+                n += 1
+                stored = f"{base}#{n}"
+        entries[stored] = {**asdict(v), "path": stored if v.path == k
+                           else mask_secrets(v.path, keep_bytes=True)}
+    doc = {"version": STATE_VERSION, "entries": entries}
     atomic_write(path, (json.dumps(doc, indent=1, sort_keys=True) + "\n").encode())
 
 
@@ -130,7 +247,7 @@ def state_lock(path: str, wait: float = 0.0) -> Iterator[None]:
     """
     lock_path = f"{path}.lock"
     try:
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        fd = fsio.open_lock(lock_path)  # never through a symlink, only a regular file
     except OSError as e:
         raise ConfigError(f"{lock_path}: cannot create the lock file ({e.strerror})") from None
     # Held by this process only: a forked worker sharing the descriptor would hold the lock
@@ -202,12 +319,11 @@ def resume_point(state: State, path: str, st: os.stat_result, head: bytes, key: 
             return Resume(unchanged=True, reason="unchanged"), same
     if decoded_head is not None and decoded_head:
         n = min(len(decoded_head), HEAD_BYTES)
-        for cand in state.entries.values():
-            if (not cand.compressed and cand.offset > 0 and cand.head_len <= n
-                    and cand.head == keyed_hash(key, decoded_head[: cand.head_len])):
-                # A rotated file that was compressed: skip what was already scanned of it.
-                return Resume(skip=cand.offset, line=cand.line,
-                              reason=f"compressed rotation of {cand.path}"), cand
+        for cand in state.by_head(key, decoded_head[:n],
+                                  lambda c: not c.compressed and c.offset > 0):
+            # A rotated file that was compressed: skip what was already scanned of it.
+            return Resume(skip=cand.offset, line=cand.line,
+                          reason=f"compressed rotation of {cand.path}"), cand
     return Resume(), None
 
 

@@ -14,6 +14,10 @@ import re
 import zlib
 from collections import Counter
 from collections.abc import Callable
+from functools import cache
+from importlib import import_module
+from types import ModuleType
+from typing import Any
 
 Validator = Callable[[bytes], bool]
 
@@ -29,69 +33,79 @@ def shannon_entropy(value: bytes) -> float:
     return -sum(c / n * math.log2(c / n) for c in Counter(value).values())
 
 
+@cache
+def _lib(name: str) -> ModuleType:
+    # Imported on first use: phonenumbers and python-stdnum cost ~50 ms at start-up, and most
+    # scans confirm no PII candidate at all.
+    return import_module(name)
+
+
+def _stdnum_valid(module: str, number: str) -> bool:
+    return bool(_lib("stdnum." + module).is_valid(number))
+
+
+def _compact(value: bytes) -> str:
+    """The value without the separators people type (space, dash, dot, slash), upper case."""
+    return bytes(c for c in value if c not in b" -./").decode("ascii", "replace").upper()
+
+
+def _digits(value: bytes) -> str:
+    return bytes(d for d in value if 48 <= d <= 57).decode()
+
+
 def luhn(value: bytes) -> bool:
-    """Luhn (mod 10) check over the digits of ``value``; separators are ignored."""
-    digits = [d - 48 for d in value if 48 <= d <= 57]
-    if len(digits) < 12:
-        return False
-    total = 0
-    for i, d in enumerate(reversed(digits)):
-        if i % 2 == 1:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
-    return total % 10 == 0
+    """Luhn (mod 10) check (python-stdnum) over the digits of ``value``; separators ignored."""
+    digits = _digits(value)
+    return len(digits) >= 12 and _stdnum_valid("luhn", digits)
 
 
 def card_number(value: bytes) -> bool:
     """A payment card: Luhn-valid, a real length, not a run of one digit, uniform grouping."""
-    digits = bytes(d for d in value if 48 <= d <= 57)
-    if not 13 <= len(digits) <= 19 or len(set(digits)) < 2:
+    digits = _digits(value)
+    if not 12 <= len(digits) <= 19 or len(set(digits)) < 2:
         return False
     seps = {d for d in value if d in b" -"}
     if len(seps) > 1:
         return False
-    return luhn(digits)
+    return _stdnum_valid("luhn", digits)
 
 
-# ISO 13616 lengths per country (the registry's published list).
-IBAN_LENGTHS: dict[str, int] = {
-    "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22,
-    "BR": 29, "BY": 28, "CH": 21, "CR": 22, "CY": 28, "CZ": 24, "DE": 22, "DK": 18, "DO": 28,
-    "EE": 20, "EG": 29, "ES": 24, "FI": 18, "FO": 18, "FR": 27, "GB": 22, "GE": 22, "GI": 23,
-    "GL": 18, "GR": 27, "GT": 28, "HR": 21, "HU": 28, "IE": 22, "IL": 23, "IQ": 23, "IS": 26,
-    "IT": 27, "JO": 30, "KW": 30, "KZ": 20, "LB": 28, "LC": 32, "LI": 21, "LT": 20, "LU": 20,
-    "LV": 21, "MC": 27, "MD": 24, "ME": 22, "MK": 19, "MR": 27, "MT": 31, "MU": 30, "NL": 18,
-    "NO": 15, "PK": 24, "PL": 28, "PS": 29, "PT": 25, "QA": 29, "RO": 24, "RS": 22, "SA": 24,
-    "SC": 31, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "ST": 25, "SV": 28, "TL": 23, "TN": 24,
-    "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20,
-}  # fmt: skip
+def card_issuer(value: bytes) -> bool:
+    """The length fits the issuer range the number starts with: UATP 1 (15), Mir 2200-2204
+    (16-19), Mastercard 2221-2720 and 51-55 (16), Amex 34/37 (15), JCB 3528-3589 (16-19),
+    Diners 30/36/38/39 (14-19), Visa 4 (13, 16, 19), Maestro 50/56-69 (12-19), Discover and
+    UnionPay 6011/62/64/65 (16-19)."""
+    d = _digits(value)
+    if len(d) < 12:
+        return False
+    n, p2, p4 = len(d), int(d[:2]), int(d[:4])
+    ranges = (
+        (d[0] == "1", (15,)),
+        (2200 <= p4 <= 2204, range(16, 20)),
+        (2221 <= p4 <= 2720 or 51 <= p2 <= 55, (16,)),
+        (p2 in (34, 37), (15,)),
+        (3528 <= p4 <= 3589, range(16, 20)),
+        (p2 in (30, 36, 38, 39), range(14, 20)),
+        (d[0] == "4", (13, 16, 19)),
+        (p2 == 50 or 56 <= p2 <= 69, range(12, 20)),
+    )
+    return any(match and n in lengths for match, lengths in ranges)
 
 
 def iban(value: bytes) -> bool:
-    """IBAN: known country, that country's length, and ISO 7064 mod-97 == 1."""
-    s = bytes(c for c in value if c not in b" -").decode("ascii", "replace").upper()
-    if IBAN_LENGTHS.get(s[:2]) != len(s) or not s.isalnum():
-        return False
-    rearranged = s[4:] + s[:4]
-    try:
-        number = int("".join(str(int(ch, 36)) for ch in rearranged))
-    except ValueError:
-        return False
-    return number % 97 == 1
+    """IBAN (python-stdnum): known country, that country's BBAN format, ISO 7064 mod-97."""
+    return _stdnum_valid("iban", value.decode("ascii", "replace"))
+
+
+# Well-known numbers printed on sample cards and in documentation, never issued to a person.
+_SSN_DUMMIES = frozenset({"123456789", "111111111", "333333333"})
 
 
 def ssn(value: bytes) -> bool:
-    """US SSN structure: area not 000/666/9xx, group not 00, serial not 0000, not a known dummy."""
-    digits = bytes(d for d in value if 48 <= d <= 57).decode()
-    if len(digits) != 9:
-        return False
-    area, group, serial = digits[:3], digits[3:5], digits[5:]
-    if area in ("000", "666") or area[0] == "9" or group == "00" or serial == "0000":
-        return False
-    # Advertising and well-known invalid numbers (e.g. the Woolworth wallet card).
-    return digits not in {"078051120", "219099999", "123456789"}
+    """US SSN (python-stdnum): area not 000/666/9xx, group not 00, serial not 0000, not one of
+    the numbers SSA lists as invalid (the Woolworth wallet card and advertising numbers)."""
+    digits = _digits(value)
+    return len(digits) == 9 and digits not in _SSN_DUMMIES and _stdnum_valid("us.ssn", digits)
 
 
 def _crc32_base62(data: bytes, alphabet: bytes) -> bytes:
@@ -180,7 +194,7 @@ def basic_auth(value: bytes) -> bool:
 
 _ALL_SAME = re.compile(rb"^(.)\1*$", re.S)
 # Java/Kotlin default toString(): a.b.ClassName@1b6d3586 (identity hash in hex).
-_OBJECT_IDENTITY = re.compile(rb"^[A-Za-z_$][\w$]*(?:\.[\w$]+)+@[0-9a-fA-F]{1,8}$")
+_OBJECT_IDENTITY = re.compile(rb"^[A-Za-z_$][\w$]*(?:\.[\w$]+)*@[0-9a-fA-F]{1,8}$")
 _SEQUENTIAL = (b"0123456789", b"abcdefghijklmnopqrstuvwxyz", b"qwertyuiop")
 
 PLACEHOLDER_WORDS = frozenset(
@@ -234,7 +248,31 @@ _NAME_SHAPE = re.compile(
     rb"|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"  # UUID
     rb"|\d[\d:.,/TZ+-]*"  # times and timestamps: 2026-12-01T10:00:00Z
     rb"|[A-Za-z][\w.-]*:\d{1,5}"  # host:port
+    rb"|[a-z]{1,12}(?:[-_.:]\d+)+"  # a word and numbers: req-2024-11-01-0001, key-0001
+    rb"|[A-Z]{2,}\d*(?:[-_/][A-Z]{2,}\d*)+"  # algorithm and scheme names: HMAC-SHA256
+    rb"|[0-9A-HJKMNP-TV-Z]{26}"  # ULID (a sortable id, Crockford base32)
     rb"|[A-Za-z]+/[A-Za-z0-9.+-]+")  # MIME types: application/json
+
+
+# Shapes that are references or names whatever their entropy: a high-entropy generic rule must
+# not report `api_key=../config/token.txt` or `access_token=client_credentials`. UUIDs and
+# opaque ids are not here: many providers issue UUID-shaped keys.
+_REFERENCE_SHAPE = re.compile(
+    rb"[A-Za-z]+(?:[_.:-][A-Za-z]+)*"  # words and separators only
+    rb"|v?\d+(?:[._-]\d+)+(?:[-+._]?[A-Za-z][\w.]*)?"  # versions and dates
+    rb"|[\w-]+(?:\.[\w-]+)*\.(?:[a-z]{2,6}|[A-Z]{2,6})"  # host and file names
+    rb"|[A-Za-z][\w.-]*:\d{1,5}"  # host:port
+    rb"|[A-Z]{2,}\d*(?:[-_/][A-Z]{2,}\d*)+")  # algorithm names: PBKDF2-HMAC-SHA256
+_SCHEME = re.compile(rb"^[A-Za-z][\w+.-]{1,30}:(?://|[a-z][\w-]*/)")
+
+
+def not_reference(value: bytes) -> bool:
+    """The value is not a path, URL, ``scheme:`` reference, name, version or host/file name
+    (the default generic rules' second test after the entropy floor)."""
+    v = value.strip(b"\"'`")
+    if v.startswith((b"/", b"./", b"../", b"~/")) or b"://" in v or _SCHEME.match(v):
+        return False
+    return not _REFERENCE_SHAPE.fullmatch(v)
 
 
 def credential_shape(value: bytes) -> bool:
@@ -256,6 +294,12 @@ def credential_shape(value: bytes) -> bool:
         return False
     if _NOT_CREDENTIAL_WORD.search(v) or _NAME_SHAPE.fullmatch(v):
         return False
+    if b"..." in v or "\u2026".encode() in v:  # a shortened value: ab12...ef90
+        return False
+    # A placeholder word with digits or symbols around it (qwerty123, foobar42, test_2024!).
+    core = bytes(c for c in v.lower() if c in _ALPHA)
+    if core in PLACEHOLDER_WORDS or any(core in seq for seq in _SEQUENTIAL):
+        return False
     return not (b"://" in v or v.count(b"/") >= 2 or v.startswith((b"/", b"./", b"~/")))
 
 
@@ -265,6 +309,7 @@ _ALPHA = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 VALIDATORS: dict[str, Validator] = {
     "luhn": luhn,
     "card": card_number,
+    "card_issuer": card_issuer,
     "iban": iban,
     "ssn": ssn,
     "crc32_base62": crc32_base62_checksum,
@@ -276,18 +321,101 @@ VALIDATORS: dict[str, Validator] = {
     "basic_auth": basic_auth,
     "not_placeholder": not_placeholder,
     "credential_shape": credential_shape,
+    "not_reference": not_reference,
 }
 """Validators a rule file may name. ``rules show`` lists them; unknown names are a RuleError."""
 
 
+def _parse_phone(text: str, region: str | None) -> Any:
+    pn = _lib("phonenumbers")
+    try:
+        return pn.parse(text, region)
+    except pn.NumberParseException:
+        return None
+
+
 def phone(value: bytes) -> bool:
-    """A telephone number: 10 to 15 digits, not one digit repeated, E.164 country code not 0."""
-    digits = bytes(d for d in value if 48 <= d <= 57)
-    if not 10 <= len(digits) <= 15 or len(set(digits)) < 3:
+    """A telephone number valid for its region (libphonenumber): ``+CC …`` parsed as E.164, a
+    number without a country code as North American."""
+    text = value.decode("ascii", "replace")
+    digits = _digits(value)
+    if len(set(digits)) < 3:
         return False
-    if value.startswith(b"+"):
-        return True
-    return len(digits) == 10 and digits[0] in b"23456789" and digits[3] in b"23456789"
+    num = _parse_phone(text, None if text.startswith("+") else "US")
+    return num is not None and bool(_lib("phonenumbers").is_valid_number(num))
+
+
+# Where a number in national format (no country code) is tried, in order: the regions the
+# logs of EU/UK/IN/CN/JP/US services carry. Beside a phone keyword, valid in one is enough.
+_DATE_SHAPE = re.compile(rb"(?:19|20)\d\d([-/.])\d\d?\1\d\d?|\d\d?([-/.])\d\d?\2(?:19|20)\d\d")
+_IPV4_SHAPE = re.compile(rb"\d{1,3}(?:\.\d{1,3}){3}")
+PHONE_REGIONS = ("US", "GB", "DE", "FR", "IN", "CN", "JP", "ES", "IT", "NL", "BR", "CA", "AU")
+
+
+def phone_national(value: bytes) -> bool:
+    """A telephone number in E.164 or national format, valid (libphonenumber) for its country
+    code or for one of :data:`PHONE_REGIONS`; runs of one digit and sequences are refused."""
+    text = value.decode("ascii", "replace")
+    digits = _digits(value)
+    if not 7 <= len(digits) <= 15 or len(set(digits)) < 4 or digits in "01234567890123456789":
+        return False
+    if _DATE_SHAPE.fullmatch(value) or _IPV4_SHAPE.fullmatch(value):
+        return False
+    pn = _lib("phonenumbers")
+    if text.lstrip("(").startswith(("+", "00")):
+        num = _parse_phone("+" + text.lstrip("(+").removeprefix("00"), None)
+        return num is not None and bool(pn.is_valid_number(num))
+    for region in PHONE_REGIONS:
+        num = _parse_phone(text, region)
+        if num is not None and pn.is_valid_number(num):
+            return True
+    return False
 
 
 VALIDATORS["phone"] = phone
+VALIDATORS["phone_national"] = phone_national
+
+_NINO_PREFIX_BANNED = frozenset({"BG", "GB", "KN", "NK", "NT", "TN", "ZZ"})
+_NINO = re.compile(r"[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]\d{6}[A-D]")
+
+
+def uk_nino(value: bytes) -> bool:
+    """UK National Insurance number (HMRC rules; python-stdnum has none): two prefix letters
+    (not D, F, I, Q, U, V; second not O; not BG, GB, KN, NK, NT, TN, ZZ), six digits, suffix
+    A–D. Administrative (TN, temporary) prefixes are refused."""
+    s = bytes(c for c in value if c not in b" -").decode("ascii", "replace").upper()
+    return bool(_NINO.fullmatch(s)) and s[:2] not in _NINO_PREFIX_BANNED
+
+
+# National identifiers checked by python-stdnum: check digits, structure, dates of birth.
+_STDNUM_IDS = {
+    "ca_sin": "ca.sin", "in_aadhaar": "in_.aadhaar", "in_pan": "in_.pan", "br_cpf": "br.cpf",
+    "br_cnpj": "br.cnpj", "es_dni": "es.dni", "es_nie": "es.nie",
+    "it_codicefiscale": "it.codicefiscale", "fr_nir": "fr.nir", "de_idnr": "de.idnr",
+    "au_tfn": "au.tfn",
+}
+
+
+def _stdnum_validator(module: str) -> Validator:
+    def check(value: bytes) -> bool:
+        text = _compact(value)
+        digits = _digits(value)
+        # Sample values: one digit repeated passes several of these checksums (000.000.000-00).
+        if len(digits) >= 6 and len(set(digits)) < 3:
+            return False
+        return _stdnum_valid(module, text)
+
+    check.__name__ = module.replace(".", "_").rstrip("_")
+    check.__doc__ = f"Valid per python-stdnum's ``stdnum.{module}``."
+    return check
+
+
+def es_dni_nie(value: bytes) -> bool:
+    """Spanish DNI (8 digits + letter) or NIE (X/Y/Z + 7 digits + letter), mod-23 letter."""
+    text = _compact(value)
+    return _stdnum_valid("es.dni", text) or _stdnum_valid("es.nie", text)
+
+
+VALIDATORS["uk_nino"] = uk_nino
+VALIDATORS["es_dni_nie"] = es_dni_nie
+VALIDATORS.update({name: _stdnum_validator(mod) for name, mod in _STDNUM_IDS.items()})

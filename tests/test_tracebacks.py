@@ -357,3 +357,87 @@ def test_docker_json_file_records_hold_one_trace_line_each() -> None:
         assert [(h.rule.id, h.line, h.end_line) for h in hits] == [
             ("nodejs-stack-trace", 2, 4), ("python-traceback", 6, 8)]
         assert (hits[1].details or {})["source_paths"] == ["/app/jobs.py"]
+
+
+# (text, rule, first line, last line, exception type): the shapes of issue 15, one finding each
+SHAPES = [
+    (b"INFO start\ngoroutine 1 [running]:\nmain.main()\n\t/app/main.go:42 +0x1d\nINFO next\n",
+     "go-panic", 2, 4, None),
+    (b"INFO start\n2024/05/01 10:00:00 http: panic serving 10.0.0.9:5123: runtime error: "
+     b"index out of range [3] with length 3\ngoroutine 24 [running]:\nmain.h()\n"
+     b"\t/srv/h.go:31 +0x2f\nINFO next\n", "go-panic", 2, 5, "runtime error"),
+    (b"Unhandled Exception:\nSystem.NullReferenceException: Object reference not set\n"
+     b"  at Acme.Billing.Invoice.Total () [0x00005] in <8f2c4e5b6a7d4c1e9b0a1b2c3d4e5f60>:0\n"
+     b"  at Acme.Billing.Program.Main (System.String[] args) [0x00012] in "
+     b"<8f2c4e5b6a7d4c1e9b0a1b2c3d4e5f60>:0\nINFO next\n", "dotnet-stack-trace", 1, 4,
+     "System.NullReferenceException"),
+    ("INFO start\nSystem.InvalidOperationException: 操作无效。\n"
+     "   在 Acme.Orders.OrderService.Ship(Int32 id) 位置 C:\\src\\OrderService.cs:行号 42\n"
+     "   在 Acme.Orders.Api.Post()\nINFO next\n".encode(), "dotnet-stack-trace", 2, 4,
+     "System.InvalidOperationException"),
+    ("System.ArgumentNullException: La valeur ne peut pas être null.\nNom du paramètre : key\n"
+     "   à Acme.Cache.Store.Get(String key) dans C:\\src\\Store.cs:ligne 17\n"
+     "   à Acme.Cache.Api.Read()\n".encode(), "dotnet-stack-trace", 1, 4,
+     "System.ArgumentNullException"),
+    (b"05-01 10:00:00.123  4711  4711 E AndroidRuntime: FATAL EXCEPTION: main\n"
+     b"05-01 10:00:00.123  4711  4711 E AndroidRuntime: java.lang.IllegalStateException: x\n"
+     b"05-01 10:00:00.124  4711  4711 E AndroidRuntime: at android.view.View.performClick"
+     b"(View.java:4725)\n"
+     b"05-01 10:00:00.124  4711  4711 E AndroidRuntime: at com.acme.Main.save(Main.kt:88)\n"
+     b"05-01 10:00:00.200  4711  4711 I ActivityManager: Process com.acme died\n",
+     "jvm-stack-trace", 2, 4, "java.lang.IllegalStateException"),
+    (b"09:00:00.001 ERROR c.a.Job - java.io.UncheckedIOException: disk full\n"
+     b"09:00:00.002 ERROR c.a.Job - at com.acme.Job.write(Job.java:40)\n"
+     b"09:00:00.002 ERROR c.a.Job - at com.acme.Job.run(Job.java:12)\n"
+     b"09:00:00.003 INFO c.a.Job - retry scheduled\n", "jvm-stack-trace", 1, 3,
+     "java.io.UncheckedIOException"),
+    (b"java.lang.IllegalArgumentException: Invalid request body:\n  field 'amount' must be > 0\n"
+     b"  field 'currency' is required\n\tat com.acme.api.Validator.check(Validator.java:44)\n"
+     b"\tat com.acme.api.Pay.create(Pay.java:27)\nINFO next\n", "jvm-stack-trace", 1, 5,
+     "java.lang.IllegalArgumentException"),
+    (b'Exception in thread "main" java.lang.RuntimeException: first\nsecond line\n'
+     b"\tat com.acme.Main.main(Main.java:5)\n", "jvm-stack-trace", 1, 3,
+     "java.lang.RuntimeException"),
+]
+
+
+@pytest.mark.parametrize("text,rule_id,first,last,exc", SHAPES)
+def test_new_shapes_are_one_finding_with_their_span(text: bytes, rule_id: str, first: int,
+                                                     last: int, exc: str | None) -> None:
+    for engine in ENGINES.values():
+        (h,) = _tb_hits(engine, text)
+        assert (h.rule.id, h.line, h.end_line) == (rule_id, first, last)
+        assert h.details and h.details["exception_type"] == exc
+
+
+@pytest.mark.parametrize("text", [
+    b"Nota:\n   en casa (de Juan) a las diez\n   en la oficina (planta 2)\n",
+    b"2024-05-01 10:00:00 INFO [main] at com.acme.Worker.run(Worker.java:12)\n",
+    b"Jun 14 15:16:01 host app: at 10:00 (room 4) the deploy starts\n",
+    b"INFO deploy - at noon - at dusk (maybe)\n",
+    b"report: totals\n  at least two retries (3 total)\n  at most five (5 total)\n",
+    b"WARN script: runtime error: x is undefined\nINFO retrying\n",
+    # a header followed by ordinary lines: no frame, no finding, and the Python trace after
+    # the message window is still found on its own
+    b'Exception in thread "main" java.lang.Error: x\nINFO a\nINFO b\n',
+])
+def test_new_shapes_leave_prose_alone(text: bytes) -> None:
+    for engine in ENGINES.values():
+        assert not _tb_hits(engine, text)
+
+
+def test_message_window_does_not_swallow_the_next_trace() -> None:
+    data = (b'Exception in thread "main" java.lang.Error: x\nINFO a\n'
+            b"Traceback (most recent call last):\n  File \"/a.py\", line 1, in <module>\n"
+            b"ValueError: y\n")
+    for engine in ENGINES.values():
+        assert [(h.rule.id, h.line, h.end_line) for h in _tb_hits(engine, data)] == [
+            ("python-traceback", 3, 5)]
+
+
+def test_non_ascii_keywords_reach_both_prefilters() -> None:
+    """A localised frame keyword (UTF-8 bytes) is found by pyahocorasick and hyperscan alike."""
+    data = ("System.Exception: x\n   在 Acme.A.B() 位置 C:\\a.cs:行号 1\n"
+            "   在 Acme.A.C()\n").encode()
+    for engine in ENGINES.values():
+        assert [h.rule.id for h in _tb_hits(engine, data)] == ["dotnet-stack-trace"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-import traceback
 
 import typer
 
@@ -17,13 +16,15 @@ from logaudit.cli.console import (
     EXIT_LOCKED,
     EXIT_USAGE,
     error_line,
+    guard_stdout,
+    traceback_lines,
 )
 from logaudit.cli.redact import redact_command
 from logaudit.cli.report import report_command
 from logaudit.cli.rules import rules_app
 from logaudit.cli.scan import scan_command
 from logaudit.errors import ConfigError, LogauditError
-from logaudit.lifecycle import EXIT_TERMINATED, Terminated, terminate_raises
+from logaudit.lifecycle import EXIT_TERMINATED, Interrupted, Terminated, terminate_raises
 from logaudit.logs import write_failure
 
 app = typer.Typer(
@@ -57,6 +58,7 @@ def _root(
 
 def main() -> None:
     """Console-script entry point: run the app, turn every error into one line and an exit code."""
+    guard_stdout()
     try:
         _main()
     except SystemExit as e:
@@ -86,8 +88,8 @@ def _main() -> None:
     except Terminated:
         error_line("terminated (SIGTERM): workers stopped, no report written, state not saved")
         sys.exit(EXIT_TERMINATED)
-    except KeyboardInterrupt:
-        error_line("interrupted; no report was written")
+    except (Interrupted, KeyboardInterrupt):
+        error_line("interrupted (Ctrl-C): workers stopped, no report written, state not saved")
         sys.exit(EXIT_INTERRUPTED)
     except ConfigError as e:
         error_line(str(e))
@@ -107,7 +109,7 @@ def _main() -> None:
         sys.exit(int(getattr(e, "exit_code", EXIT_USAGE)))
     except Exception as e:  # anything unexpected
         if debug:
-            traceback.print_exc()
+            traceback_lines()  # scrubbed: exception text may quote a secret
         # NOTE: only the exception type by default; a message could quote input bytes.
         error_line(f"internal error ({type(e).__name__}); the scan did not complete. "
                    "Run again with --debug for the traceback and report it.")

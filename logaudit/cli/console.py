@@ -7,13 +7,15 @@ characters shown as ``\\x1b``, never obeyed) and are never read as rich markup.
 
 from __future__ import annotations
 
+import os
 import sys
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TextIO
 
 import typer
 from rich.console import Console
 from rich.text import Text
 
+from logaudit.errors import OutputError
 from logaudit.escaping import escape_control
 
 EXIT_CLEAN = 0
@@ -64,6 +66,17 @@ def out_line(message: str) -> None:
     out_console.print(message_text(message), markup=False)
 
 
+def traceback_lines() -> None:
+    """Print the traceback of the exception being handled (``--debug``) to stderr, each line
+    through the message scrubber and escaped: an exception's text may quote a credential, a
+    log line or a file name."""
+    import traceback
+
+    for block in traceback.format_exc().splitlines():
+        sys.stderr.write(message_text(block) + "\n")
+    sys.stderr.flush()
+
+
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     """Print ``message`` as one line and exit with ``code`` (2 by default: nothing scanned)."""
     error_line(message)
@@ -73,3 +86,56 @@ def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
 def stderr_is_tty() -> bool:
     """Whether progress may be drawn."""
     return sys.stderr.isatty()
+
+
+class GuardedStdout:
+    """``sys.stdout`` whose write failures (``> /dev/full``, a closed pipe) raise
+    :class:`OutputError` — one line and exit 3 — instead of an internal error.
+
+    On the first failure, descriptor 1 is pointed at ``/dev/null``: what is still buffered
+    is dropped there at exit instead of a second failure ("Exception ignored ...") on the way
+    out. Every other attribute is the wrapped stream's.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._failed = False
+
+    def write(self, text: str) -> int:
+        """Write ``text`` (dropped after a failure)."""
+        if self._failed:
+            return len(text)
+        try:
+            return self._stream.write(text)
+        except OSError as e:
+            self._fail(e)
+
+    def flush(self) -> None:
+        """Flush (nothing after a failure)."""
+        if self._failed:
+            return
+        try:
+            self._stream.flush()
+        except OSError as e:
+            self._fail(e)
+
+    def _fail(self, e: OSError) -> NoReturn:
+        self._failed = True
+        try:
+            null = os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(null, self._stream.fileno())
+            finally:
+                os.close(null)
+        except (OSError, ValueError, AttributeError):  # no descriptor (a test's StringIO)
+            pass
+        raise OutputError(f"standard output: cannot write ({e.strerror or type(e).__name__})")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def guard_stdout() -> None:
+    """Route ``sys.stdout`` through :class:`GuardedStdout` (once)."""
+    if not isinstance(sys.stdout, GuardedStdout) and sys.stdout is not None:
+        sys.stdout = GuardedStdout(sys.stdout)

@@ -10,6 +10,7 @@ import typer
 
 from logaudit.cli.console import error_line, fail, note_line
 from logaudit.cli.options import CONFIG_OPTION, settings_from
+from logaudit.cli.outputs import refuse_output_among, scan_inputs
 from logaudit.cli.scan import exit_code
 from logaudit.errors import ConfigError
 from logaudit.logs import configure as configure_logging
@@ -90,6 +91,7 @@ def run_redact(paths: list[str], s: RedactSettings) -> int:
         if not os.path.isdir(report_dir) or not os.access(report_dir, os.W_OK):
             fail(f"{output}: cannot write the report there: {report_dir} is not a writable "
                  "directory; create it or choose another -o")
+        refuse_output_among(output, scan_inputs(output, paths, s.include, s.exclude))
     result = redact(paths, s)
     for err in result.errors:
         if err.kind == "error":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -10,11 +11,12 @@ from typing import Any
 import polars as pl
 import typer
 
-from logaudit.cli.console import fail, note_line, out_console
+from logaudit.cli.console import EXIT_INCOMPLETE, fail, note_line, out_console
 from logaudit.cli.options import CONFIG_OPTION, settings_from
-from logaudit.errors import ConfigError, LogauditError
+from logaudit.cli.outputs import refuse_output_among
+from logaudit.errors import ConfigError, LogauditError, OutputError
 from logaudit.reports.frame import SCHEMA
-from logaudit.reports.load import Loaded, load
+from logaudit.reports.load import Loaded, expand, load
 from logaudit.reports.query import (
     Filters,
     collect,
@@ -53,9 +55,9 @@ def _run_record(loaded: list[Loaded], started: datetime, rows: int,
 
 
 def _emit(df: pl.DataFrame, output: str | None, fmt: ReportFormat | None,
-          run: dict[str, Any]) -> None:
+          run: dict[str, Any], csv_raw: bool = False) -> None:
     if output:
-        write_report(df, output, fmt or format_for_path(output), run)
+        write_report(df, output, fmt or format_for_path(output), run, csv_raw=csv_raw)
         note_line(f"logaudit: {len(df)} finding(s) → {output}")
         return
     assert fmt is not None
@@ -63,7 +65,7 @@ def _emit(df: pl.DataFrame, output: str | None, fmt: ReportFormat | None,
         fail(f"{fmt.value} is binary: write it to a file with -o FILE.{fmt.value}")
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d) / "report"
-        write_report(df, str(tmp), fmt, run)
+        write_report(df, str(tmp), fmt, run, csv_raw=csv_raw)
         typer.echo(tmp.read_text(encoding="utf-8"), nl=False)
 
 
@@ -96,6 +98,9 @@ def report_command(
     format: ReportFormat | None = typer.Option(None, "--format", "-f",  # noqa: B008
                                                help="Format of -o, or of standard output "
                                                     "(the data alone, for pipes)."),
+    csv_raw: bool = typer.Option(False, "--csv-raw",
+                                 help="CSV cells verbatim, for programs: no leading ' on "
+                                      "formula-like cells, control characters as they are."),
     config: str | None = CONFIG_OPTION,
 ) -> None:
     """Summarize earlier reports: counts, diff between runs, trend over days."""
@@ -117,6 +122,7 @@ def run_report(paths: list[str], diff_paths: tuple[str, str] | None,
     # Terminal view unless the output goes elsewhere in a format of its own.
     as_data = output is not None or fmt not in (None, ReportFormat.TABLE)
     try:
+        refuse_output_among(output, _report_files([*diff_paths] if diff_paths else paths))
         if diff_paths:
             if paths:
                 fail("--diff OLD NEW takes its two reports itself; drop the other paths")
@@ -127,11 +133,11 @@ def run_report(paths: list[str], diff_paths: tuple[str, str] | None,
             if s.rows:
                 rows = collect(diff(lo, ln).new_findings.select(list(SCHEMA)))
                 _emit(rows, output, fmt, {**record, "counters": {
-                    **record["counters"], "findings": len(rows)}})
+                    **record["counters"], "findings": len(rows)}}, s.csv_raw)
             elif as_data:
                 table = diff_rows(lo, ln, list(SCHEMA))
                 _emit_table(table, output, fmt, _meta("diff", record, "new, fixed and still "
-                                                      "present findings (OLD → NEW)"))
+                                                      "present findings (OLD → NEW)"), s.csv_raw)
             else:
                 d = diff(lo, ln)
                 out_console.print(diff_view(d.per_rule, d.totals))
@@ -146,25 +152,37 @@ def run_report(paths: list[str], diff_paths: tuple[str, str] | None,
             rows = collect(lf.select(list(SCHEMA)))
             if output or fmt not in (None, ReportFormat.TABLE):
                 _emit(rows, output, fmt, {**record, "counters": {
-                    **record["counters"], "findings": len(rows)}})
+                    **record["counters"], "findings": len(rows)}}, s.csv_raw)
                 return
             out_console.print(render(rows, record))
         elif s.trend:
             if as_data:
                 _emit_table(trend_table(lf), output, fmt,
-                            _meta("trend", record, "findings per day by category"))
+                            _meta("trend", record, "findings per day by category"), s.csv_raw)
             else:
                 out_console.print(trend_view(trend(lf)))
         elif as_data:
             _emit_table(summary_table(lf, by, s.top or None), output, fmt,
-                        _meta("by", record, f"findings by {by}", by=by, top=s.top))
+                        _meta("by", record, f"findings by {by}", by=by, top=s.top), s.csv_raw)
         else:
             total = int(collect(lf.select(pl.len())).item())
             out_console.print(summary_view(summarize(lf, by, s.top or None), by, total))
+    except OutputError as e:  # a full disk: the summary was not stored (exit 3)
+        fail(str(e), EXIT_INCOMPLETE)
     except LogauditError as e:
         fail(str(e))
     except pl.exceptions.PolarsError as e:
         fail(f"cannot read the reports ({type(e).__name__}: {str(e).splitlines()[0][:200]})")
+
+
+def _report_files(specs: list[str]) -> Iterator[str]:
+    """The report files ``specs`` (files, directories, globs) name, listed only when asked;
+    an unreadable spec is left to the load, which says why."""
+    for spec in specs:
+        try:
+            yield from (str(f) for f, _ in expand([spec]))
+        except LogauditError:
+            yield spec
 
 
 def _meta(kind: str, record: dict[str, Any], title: str, **extra: Any) -> dict[str, Any]:
@@ -175,13 +193,13 @@ def _meta(kind: str, record: dict[str, Any], title: str, **extra: Any) -> dict[s
 
 
 def _emit_table(df: pl.DataFrame, output: str | None, fmt: ReportFormat | None,
-                meta: dict[str, Any]) -> None:
+                meta: dict[str, Any], csv_raw: bool = False) -> None:
     fmt = fmt or ReportFormat.CSV
     if output:
-        write_table(df, output, fmt, meta)
+        write_table(df, output, fmt, meta, csv_raw=csv_raw)
         note_line(f"logaudit: {meta['summary']} summary, {len(df)} row(s) → {output}")
         return
-    typer.echo(table_text(df, fmt, meta), nl=False)
+    typer.echo(table_text(df, fmt, meta, csv_raw=csv_raw), nl=False)
 
 
 def _filters_dict(f: Filters, diff: bool = False) -> dict[str, Any]:

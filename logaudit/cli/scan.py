@@ -26,12 +26,15 @@ from logaudit.cli.console import (
     stderr_is_tty,
 )
 from logaudit.cli.options import CONFIG_OPTION, settings_from
-from logaudit.errors import ConfigError
+from logaudit.cli.outputs import refuse_output_among, scan_inputs
+from logaudit.errors import ConfigError, ReportError
+from logaudit.escaping import escape_control
 from logaudit.fsio import check_writable
 from logaudit.logs import configure as configure_logging
 from logaudit.reports.summary import one_line, severity_at_least
 from logaudit.reports.table import render
 from logaudit.reports.writers import ReportFormat, write_report
+from logaudit.reports.writers.interface import location
 from logaudit.rules import PACKS, Severity
 from logaudit.runner import TaskResult
 from logaudit.settings import Engine, Executor, LogFormat, ScanSettings
@@ -141,6 +144,11 @@ def run_scan(paths: list[str], s: ScanSettings) -> int:
         if problem:
             fail(f"{output}: cannot write the report there: {problem}; "
                  "create the directory or choose another -o")
+        refuse_output_among(output, scan_inputs(output, paths, s.include, s.exclude))
+    if s.state:
+        problem = check_writable(s.state)
+        if problem:
+            fail(f"{s.state}: cannot save the state there: {problem}; choose another --state")
     show_progress = not s.quiet and stderr_is_tty()
     lock = state_lock(s.state, s.wait) if s.state else contextlib.nullcontext()
     try:
@@ -154,17 +162,37 @@ def _scan_and_report(paths: list[str], s: ScanSettings, output: str | None,
                      show_progress: bool) -> int:
     """Scan, write the report, then (only then) commit the incremental state."""
     result = _run(paths, show_progress, s)
-    run = result.run_record()
-    quiet = s.quiet
     for err in result.errors:
         if err.kind == "error":
             error_line(f"{err.path}: {err.reason}")
-        elif err.kind == "warning" and not quiet:
+        elif err.kind == "warning" and not s.quiet:
             note_line(f"logaudit: warning: {err.path}: {err.reason}")
-        elif not quiet:
+        elif not s.quiet:
             note_line(f"logaudit: skipped {err.path}: {err.reason}", style="dim")
-    df = result.findings
     code = exit_code(result, s.fail_on.value)
+    try:
+        _write_output(result, s, output)
+    except ReportError as e:
+        # Nothing is committed: the next run rescans what this one scanned.
+        raise ReportError(f"{e}" + ("; the state was not saved (the next run rescans these "
+                                    "inputs)" if s.state else "")) from None
+    # NOTE: the state moves forward only after the report is safely written: a run killed
+    # before this line is rescanned, whole, by the next run.
+    try:
+        result.commit_state()
+    except OSError as e:
+        error_line(f"{s.state}: cannot save the state ({e.strerror or type(e).__name__}); the "
+                   "report is complete, but the state was not saved: the next run rescans "
+                   "what this one scanned")
+        return EXIT_INCOMPLETE
+    return code
+
+
+def _write_output(result: ScanResult, s: ScanSettings, output: str | None) -> None:
+    """The report (``-o`` or standard output) and the notes after it on stderr."""
+    run = result.run_record()
+    quiet = s.quiet
+    df = result.findings
     out_fmt = s.out_format
     if output:
         write_report(df, output, out_fmt, run, csv_raw=s.csv_raw)
@@ -202,10 +230,6 @@ def _scan_and_report(paths: list[str], s: ScanSettings, output: str | None,
     allowed = result.extra.get("allowed")
     if allowed and not quiet:
         _print_allowed(allowed, result, s.show_allowed)
-    # NOTE: the state moves forward only after the report is safely written: a run killed
-    # before this line is rescanned, whole, by the next run.
-    result.commit_state()
-    return code
 
 
 def _print_allowed(allowed: dict[str, Any], result: ScanResult, show: bool) -> None:
@@ -230,14 +254,10 @@ def _print_allowed(allowed: dict[str, Any], result: ScanResult, show: bool) -> N
         for col in ("rule", "location", "match"):
             t.add_column(col, overflow="fold")
         for r in result.allowed.iter_rows(named=True):
-            t.add_row(Text(r["rule_id"]), Text(_plain(f"{r['path']}:{r['line']}:{r['column']}")),
-                      Text(_plain(r["match"])))
+            # Names and values are chosen by whoever wrote the logs: escaped, never obeyed.
+            t.add_row(Text(escape_control(r["rule_id"])), Text(escape_control(location(r))),
+                      Text(escape_control(r["match"])))
         out_console.print(t)
-
-
-def _plain(text: str) -> str:
-    """Log bytes never drive the terminal: control characters shown as ``?``."""
-    return "".join("?" if ord(c) < 32 or 127 <= ord(c) < 160 else c for c in text)
 
 
 def _run(paths: list[str], show_progress: bool, s: ScanSettings) -> ScanResult:

@@ -52,7 +52,9 @@ class AhoCorasickPrefilter:
         by_literal: dict[str, list[int]] = {}
         for i, p in enumerate(patterns):
             if p.literal:
-                by_literal.setdefault(p.text.lower(), []).append(i)
+                # the block is searched as bytes lowered and read as latin-1: a non-ASCII
+                # keyword must be its UTF-8 bytes read the same way
+                by_literal.setdefault(p.text.encode().lower().decode("latin-1"), []).append(i)
         for lit, ids in by_literal.items():
             self._automaton.add_word(lit, tuple(ids))
         self._has_words = bool(by_literal)

@@ -25,6 +25,10 @@ def resolve_overlaps(hits: list[Hit]) -> list[Hit]:
 
     Stronger = lower ``priority`` (specific token rules 10, structural rules such as URL
     credentials and key blocks 15, PII 20, generic rules 30), then higher severity.
+
+    A generic database-error hit (priority 30 and up: a server message or SQLSTATE wherever it
+    is printed) is dropped when a stronger database-error hit's match overlaps its match: the
+    driver rule (``psycopg2.errors.X: …``, ``PDOException: SQLSTATE…``) already reports the line.
     """
     if len(hits) < 2:
         return hits
@@ -35,8 +39,13 @@ def resolve_overlaps(hits: list[Hit]) -> list[Hit]:
     # check a newcomer against its two neighbours only (n log n for a line of 50,000 values).
     starts: list[int] = []
     ends: list[int] = []
+    db: list[Hit] = []  # kept database-error hits (a handful per line at most)
     for h in ranked:
-        if h.rule.category in _SUPPRESSIBLE:
+        if h.rule.category is Category.DB_ERROR:
+            if h.rule.priority >= 30 and any(k.start < h.end and h.start < k.end for k in db):
+                continue
+            db.append(h)
+        elif h.rule.category in _SUPPRESSIBLE:
             i = bisect_right(starts, h.secret_start)
             if (i and ends[i - 1] > h.secret_start) or \
                     (i < len(starts) and starts[i] < h.secret_end):
@@ -77,8 +86,15 @@ class Engine:
         rules: Sequence[Rule],
         backend: str = "auto",
         detectors: Sequence[DetectorFactory] = (),
+        claimants: Sequence[Rule] = (),
     ) -> None:
+        # Claimants (rules.claimant_rules) take part in overlap resolution only: a value they
+        # win is not reported by a weaker selected rule, and their own hits are dropped.
         self.line_rules = [r for r in rules if not r.detector]
+        reported = {r.id for r in self.line_rules}
+        extra = [r for r in claimants if not r.detector and r.id not in reported]
+        self.claim_only = frozenset(r.id for r in extra)
+        self.line_rules += extra
         self.block_rules = [r for r in rules if r.detector]
         self._detector_factories = list(detectors) if self.block_rules else []
         patterns: list[Pattern] = []
@@ -169,6 +185,7 @@ class Engine:
         cand: dict[int, list[int]] = {}
         line_start = 0
         det_ids = self._detector_pattern_ids
+        claim_only = self.claim_only
 
         def flush() -> None:
             nonlocal line_no, counted_to
@@ -191,7 +208,11 @@ class Engine:
                                     m.secret_start, m.secret_end)
                                 for m in rule.find(text, pos, endpos, min(last_start, limit - 1)))
             if hits:
-                out.append(LineHits(line_no, col_base, text, resolve_overlaps(hits), line_start))
+                hits = resolve_overlaps(hits)
+                if claim_only:
+                    hits = [h for h in hits if h.rule.id not in claim_only]
+                if hits:
+                    out.append(LineHits(line_no, col_base, text, hits, line_start))
 
         for off, pid in raw:
             if pid in det_ids:

@@ -15,10 +15,17 @@ from logaudit.api import ScanResult, new_run_id
 from logaudit.engine.prefilter import engine_name
 from logaudit.errors import ConfigError
 from logaudit.findings import load_key
+from logaudit.fsio import same_file
 from logaudit.logs import event
-from logaudit.redact.tasks import RedactOptions, RedactTaskResult, executor, join_parts
+from logaudit.redact.tasks import (
+    RedactOptions,
+    RedactTaskResult,
+    executor,
+    join_parts,
+    output_path,
+)
 from logaudit.reports.frame import to_frame
-from logaudit.rules import select_rules
+from logaudit.rules import claimant_rules, select_rules
 from logaudit.runner import (
     DEFAULT_SPLIT,
     ProgressFn,
@@ -29,6 +36,7 @@ from logaudit.runner import (
 from logaudit.settings import RedactSettings, from_arguments
 from logaudit.sources.chunking import DEFAULT_BLOCK
 from logaudit.sources.interface import InputError, InputRef
+from logaudit.sources.remote import is_url
 from logaudit.sources.walk import discover
 
 # In place, a file is one task: it is followed while it grows, then renamed over.
@@ -48,6 +56,11 @@ def _inside(path: str, root: str) -> bool:
         return os.path.commonpath([os.path.realpath(path), root]) == root
     except ValueError:
         return False
+
+
+def _below_any(root: str, names: Sequence[str]) -> bool:
+    """Whether some named local input lies at or below ``root``."""
+    return any(_inside(n, root) for n in names if n != "-" and not is_url(n))
 
 
 def redact(
@@ -100,6 +113,7 @@ def redact(
         key=key if key is not None else load_key(), backend=backend,
         block_size=block_size, scan_binary=s.scan_binary, limits=s.limits,
         split_size=_NO_SPLIT if in_place else split_size, max_per_rule=s.max_per_rule,
+        claimants=tuple(claimant_rules(s.selection, selected)),
     )
     ropts = RedactOptions(replace, s.out_dir, in_place)
     include, exclude = s.include, s.exclude
@@ -110,12 +124,29 @@ def redact(
           workers=nworkers, replace=replace.value, in_place=in_place)
 
     def items() -> list[InputRef | InputError]:
+        found = list(discover(names, include, exclude))
+        if out_root is None or s.out_dir is None:
+            return found
+
+        def local(i: InputRef | InputError) -> str | None:
+            return i.fs_path if isinstance(i, InputRef) and not is_url(i.path) else None
+
+        # Never read what this run writes: copies an earlier run left in the out-dir. An
+        # out-dir inside an input directory is skipped whole; one that holds the inputs
+        # themselves (--out-dir .) only where a file is the copy of an input — skipping
+        # everything below it would report a clean run of nothing.
+        nested = not _below_any(out_root, names)
+        copies = {os.path.realpath(output_path(out_root, i.path)) for i in found if local(i)}
         out: list[InputRef | InputError] = []
-        for item in discover(names, include, exclude):
-            # Never read what this run writes (an --out-dir inside an input directory).
-            if (isinstance(item, InputRef) and item.fs_path and out_root
-                    and _inside(item.fs_path, out_root)):
-                continue
+        for item in found:
+            fs_path = local(item)
+            if fs_path is not None:
+                if same_file(output_path(s.out_dir, item.path), fs_path):
+                    raise ConfigError(
+                        f"{s.out_dir}: --out-dir would write the copy of {item.path} over "
+                        f"{item.path} itself; choose an --out-dir outside the inputs' paths")
+                if _inside(fs_path, out_root) and (nested or os.path.realpath(fs_path) in copies):
+                    continue
             out.append(item)
         return out
 

@@ -102,41 +102,38 @@ def _rebuild_tar(stream: Stream, out: Writer, ctx: Layers) -> None:
         raise StreamError(stream.path, f"corrupt tar archive ({e})", stream.level) from None
     tout = tarfile.open(fileobj=cast(IO[bytes], out), mode="w|", format=tarfile.PAX_FORMAT)
     try:
-        _copy_tar(stream, tin, tout, ctx, level)
+        with tin:
+            while True:
+                try:
+                    info = tin.next()
+                except (tarfile.ReadError, EOFError) as e:
+                    raise StreamError(stream.path, f"corrupt or truncated tar archive after "
+                                      f"{human_bytes(stream.pos)} ({e})", stream.level) from None
+                if info is None:
+                    break
+                if not info.isfile():
+                    tout.addfile(info)  # directories, links: as they were
+                    continue
+                mpath = f"{stream.path}!{info.name}"
+                ctx.budget.member(mpath)
+                fobj = tin.extractfile(info)
+                with tempfile.SpooledTemporaryFile(SPOOL_BYTES) as spool:
+                    if fobj is not None:
+                        rewrite_layer(Stream(_TarMember(fobj, mpath, level), mpath, level),
+                                      cast(Writer, spool), ctx)
+                    info.size = spool.tell()
+                    info.pax_headers.pop("size", None)
+                    if info.type not in (tarfile.REGTYPE, tarfile.AREGTYPE, tarfile.CONTTYPE):
+                        info.type = tarfile.REGTYPE  # a sparse member is written out whole
+                    spool.seek(0)
+                    tout.addfile(info, spool)
     except BaseException:
-        # The output is discarded: tarfile's finaliser must not write into the closed sink.
-        tout.fileobj.closed = True  # type: ignore[attr-defined]
+        # The output is discarded: nothing more may reach it, not even the end-of-archive
+        # blocks that tarfile writes when the unclosed object is collected.
+        cast(Any, tout).closed = True
+        cast(Any, tout.fileobj).closed = True
         raise
     tout.close()
-
-
-def _copy_tar(stream: Stream, tin: Any, tout: tarfile.TarFile, ctx: Layers,
-              level: int) -> None:
-    with tin:
-        while True:
-            try:
-                info = tin.next()
-            except (tarfile.ReadError, EOFError) as e:
-                raise StreamError(stream.path, f"corrupt or truncated tar archive after "
-                                  f"{human_bytes(stream.pos)} ({e})", stream.level) from None
-            if info is None:
-                break
-            if not info.isfile():
-                tout.addfile(info)  # directories, links: as they were
-                continue
-            mpath = f"{stream.path}!{info.name}"
-            ctx.budget.member(mpath)
-            fobj = tin.extractfile(info)
-            with tempfile.SpooledTemporaryFile(SPOOL_BYTES) as spool:
-                if fobj is not None:
-                    rewrite_layer(Stream(_TarMember(fobj, mpath, level), mpath, level),
-                                  cast(Writer, spool), ctx)
-                info.size = spool.tell()
-                info.pax_headers.pop("size", None)
-                if info.type not in (tarfile.REGTYPE, tarfile.AREGTYPE, tarfile.CONTTYPE):
-                    info.type = tarfile.REGTYPE  # a sparse member is written out whole
-                spool.seek(0)
-                tout.addfile(info, spool)
 
 
 # ---------------------------------------------------------------- zip

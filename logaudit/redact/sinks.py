@@ -12,6 +12,8 @@ import shutil
 import tempfile
 from typing import IO, Any, BinaryIO, cast
 
+from logaudit import fsio
+
 TMP_SUFFIX = ".logaudit-tmp"
 
 
@@ -64,8 +66,10 @@ class AtomicFile:
     final name."""
 
     def __init__(self, final: str, prefix: str | None = None) -> None:
-        self.final = final
-        d, name = os.path.split(final)
+        # As every file logaudit writes (logaudit.fsio): through a symlink the file it points
+        # to is replaced and the link stays; a device or FIFO is refused, never renamed over.
+        self.final = fsio.regular_target(final)
+        d, name = os.path.split(self.final)
         fd, self.tmp = tempfile.mkstemp(dir=d or ".", prefix=prefix or f".{name}.",
                                         suffix=TMP_SUFFIX)
         self.file: IO[bytes] = os.fdopen(fd, "wb", buffering=1 << 20)

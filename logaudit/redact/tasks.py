@@ -162,6 +162,7 @@ def _redact_range(task: Task, opts: ScanOptions, ropts: RedactOptions) -> Redact
         os.makedirs(os.path.dirname(final) or ".", exist_ok=True)
         name = os.path.basename(final)
         part = AtomicFile(final, prefix=f".{name}.part{task.part:06d}.")
+        result.output_path = part.final  # through a symlink: the file it points to
     except OSError as e:
         f.close()
         result.errors.append(InputError(ref.path, f"cannot write {final}: {e.strerror}"))

@@ -8,6 +8,7 @@ from datetime import datetime
 import polars as pl
 
 from logaudit.findings import COLUMNS, Finding
+from logaudit.scrub import name_text
 
 SCHEMA: dict[str, pl.DataType] = {
     "run_id": pl.String(),
@@ -31,8 +32,13 @@ CATEGORY_ORDER = ["secret", "pii", "traceback", "db_error", "disclosure"]
 
 
 def to_frame(findings: Sequence[Finding]) -> pl.DataFrame:
-    """Build the findings table; an empty scan gives an empty table with the same schema."""
+    """Build the findings table; an empty scan gives an empty table with the same schema.
+
+    Paths leave here as every report shows them (:func:`logaudit.scrub.name_text`): secrets
+    in a file or member name masked, bytes that are not UTF-8 written as ``\\xff``.
+    """
     data = {c: [getattr(f, c) for f in findings] for c in COLUMNS}
+    data["path"] = [name_text(p) for p in data["path"]]
     return pl.DataFrame(data, schema=SCHEMA)
 
 

@@ -12,6 +12,7 @@ from rich.text import Text
 
 from logaudit.escaping import escape_any, escape_control
 from logaudit.reports.summary import counts
+from logaudit.reports.writers.interface import location
 from logaudit.sources.interface import human_bytes
 
 SEVERITY_STYLE = {
@@ -68,10 +69,7 @@ def render(df: pl.DataFrame, run: dict[str, Any], max_rows: int = MAX_ROWS) -> R
     rank = pl.col("severity").replace_strict(SEVERITY_RANK, default=0, return_dtype=pl.Int8)
     worst_first = df.sort([rank, "path", "line", "column"], descending=[True, False, False, False])
     for row in worst_first.head(max_rows).iter_rows(named=True):
-        loc = f"{escape_control(row['path'])}:{row['line']}"
-        if row["end_line"] != row["line"]:
-            loc += f"-{row['end_line']}"
-        loc += f":{row['column']}"
+        loc = escape_control(location(row))
         cell = Text()
         cell.append(escape_control(row["rule_id"]), style="bold")
         cell.append(f"  {loc}\n")

@@ -17,7 +17,7 @@ from typing import Any
 
 import polars as pl
 
-from logaudit.errors import ConfigError, ReportError
+from logaudit.errors import ConfigError, OutputError
 from logaudit.escaping import escape_control, json_text
 from logaudit.fsio import replacing
 from logaudit.reports.writers import ReportFormat
@@ -45,6 +45,10 @@ def _csv_safe(df: pl.DataFrame) -> pl.DataFrame:
 
 def _csv(df: pl.DataFrame, path: Path, meta: dict[str, Any]) -> None:
     _csv_safe(df).write_csv(path, datetime_format="%Y-%m-%dT%H:%M:%S%.f%:z")
+
+
+def _csv_raw(df: pl.DataFrame, path: Path, meta: dict[str, Any]) -> None:
+    df.write_csv(path, datetime_format="%Y-%m-%dT%H:%M:%S%.f%:z")
 
 
 def _parquet(df: pl.DataFrame, path: Path, meta: dict[str, Any]) -> None:
@@ -120,24 +124,32 @@ _WRITERS: dict[ReportFormat, Callable[[pl.DataFrame, Path, dict[str, Any]], None
 }
 
 
-def write_table(df: pl.DataFrame, path: str, fmt: ReportFormat, meta: dict[str, Any]) -> None:
+def _writer(fmt: ReportFormat, csv_raw: bool
+            ) -> Callable[[pl.DataFrame, Path, dict[str, Any]], None]:
+    return _csv_raw if csv_raw and fmt is ReportFormat.CSV else _WRITERS[fmt]
+
+
+def write_table(df: pl.DataFrame, path: str, fmt: ReportFormat, meta: dict[str, Any],
+                *, csv_raw: bool = False) -> None:
     """Write a summary table atomically through :func:`logaudit.fsio.replacing` (temp file
-    beside the resolved target, fsync, rename; devices written in place)."""
+    beside the resolved target, fsync, rename; devices written in place). ``csv_raw``: CSV
+    cells verbatim, without the spreadsheet guards."""
     check_tabular(fmt)
     try:
         with replacing(path) as tmp:
-            _WRITERS[fmt](df, tmp, meta)
+            _writer(fmt, csv_raw)(df, tmp, meta)
     except OSError as e:
-        raise ReportError(f"{path}: cannot write the summary ({e.strerror or type(e).__name__}); "
+        raise OutputError(f"{path}: cannot write the summary ({e.strerror or type(e).__name__}); "
                           "check the directory exists and is writable") from None
 
 
-def table_text(df: pl.DataFrame, fmt: ReportFormat, meta: dict[str, Any]) -> str:
+def table_text(df: pl.DataFrame, fmt: ReportFormat, meta: dict[str, Any],
+               *, csv_raw: bool = False) -> str:
     """A summary table in a text format, as a string (for standard output)."""
     check_tabular(fmt)
     if fmt is ReportFormat.PARQUET:
         raise ConfigError("parquet is binary: write it to a file with -o FILE.parquet")
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d) / "summary"
-        _WRITERS[fmt](df, tmp, meta)
+        _writer(fmt, csv_raw)(df, tmp, meta)
         return tmp.read_text(encoding="utf-8")

@@ -85,7 +85,9 @@ def _member(walk: Walk, stream: Stream, member: Stream) -> None:
 def _walk_tar(stream: Stream, walk: Walk) -> None:
     level = stream.level + 1
     try:
-        tf = tarfile.open(fileobj=stream, mode="r|", bufsize=1 << 20)  # type: ignore[call-overload]
+        # Names that are not UTF-8 come through as lone surrogates, whatever the locale.
+        tf = tarfile.open(fileobj=stream, mode="r|", bufsize=1 << 20,  # type: ignore[call-overload]
+                          encoding="utf-8", errors="surrogateescape")
     except tarfile.ReadError as e:
         raise StreamError(stream.path, f"corrupt tar archive ({e})", stream.level) from None
     with tf:
@@ -209,7 +211,8 @@ def _walk_zip(stream: Stream, walk: Walk) -> None:
             "<HHHHHIIIHH", hdr)
         raw_name = _read_exact(stream, nlen, "a member name")
         extra = _read_exact(stream, xlen, "a header extra field")
-        name = raw_name.decode("utf-8" if flags & 0x800 else "cp437", "replace")
+        # Lossless: bytes that are not UTF-8 come through as lone surrogates (like tar names).
+        name = raw_name.decode("utf-8" if flags & 0x800 else "cp437", "surrogateescape")
         zip64 = csize == 0xFFFFFFFF or usize == 0xFFFFFFFF
         if zip64:
             csize, usize = _zip64_sizes(extra, csize, usize)

@@ -146,7 +146,8 @@ def filesystem(url: str, options: StorageOptions | Mapping[str, Any] = (),
     """The fsspec filesystem for ``url`` and the path inside it.
 
     Raises :class:`ConfigError` with the exact install command when fsspec or the protocol's
-    package is missing, or when the protocol is unknown.
+    package is missing, or when the protocol is unknown; :class:`OSError` (a message safe to
+    show) when the implementation fails to connect.
     """
     proto = protocol(url)
     extra, package = _EXTRAS.get(proto, ("s3", "fsspec"))
@@ -170,6 +171,8 @@ def filesystem(url: str, options: StorageOptions | Mapping[str, Any] = (),
     except TypeError as e:  # a storage option the implementation does not take
         raise ConfigError(f"{display_url(url)}: bad --storage-option for {proto}:// "
                           f"({_short(e, options)})") from None
+    except Exception as e:  # some implementations connect here (ftp://): the input's error
+        raise _os_error(e, options) from None
 
 
 def _reason(e: BaseException, options: StorageOptions | Mapping[str, Any], what: str) -> str:
@@ -208,7 +211,11 @@ def discover_url(
     An empty or missing prefix is an error: a typo must not look like a clean scan.
     """
     shown = display_url(url)
-    fs, root = filesystem(url, options, fresh=True)
+    try:
+        fs, root = filesystem(url, options, fresh=True)
+    except OSError as e:
+        yield InputError(shown, f"cannot connect: {e.strerror or type(e).__name__}")
+        return
     try:
         info = fs.info(root)
     except FileNotFoundError:

@@ -53,7 +53,7 @@ __all__ = ["DETECTOR_LANGS", "KEYWORDS", "Block", "TracebackDetector", "Verdict"
 
 _Block = Block  # the name the single-class module used (tests patch ``offer`` through it)
 MAX_OPEN = 8
-BACK = 6  # lines looked back for a header (a frame's exception line, past other threads' lines)
+BACK = 10  # lines looked back for a header (past other threads' lines, or a message of a few lines)
 
 
 def _lang_of(lang: str) -> str:

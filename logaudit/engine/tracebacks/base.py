@@ -76,6 +76,15 @@ def add(lst: list[str], value: bytes) -> None:
         lst.append(s)
 
 
+def holds_marker(s: bytes) -> bool:
+    """Whether a line holds a start marker of some family (such a line must not pass as a
+    message line of an open block: it may start a trace of its own)."""
+    from logaudit.engine.tracebacks.registry import KEYWORDS  # the registry imports families
+
+    low = s.lower()
+    return any(k.lower().encode() in low for k in KEYWORDS)
+
+
 def third_party_path(p: bytes) -> bool:
     """A library's or the runtime's own file (not the application's source)."""
     return any(k in p for k in (b"site-packages", b"dist-packages", b"node_modules", b"/gems/",

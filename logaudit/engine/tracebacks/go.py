@@ -1,5 +1,7 @@
 """Go panics and goroutine dumps: ``panic:`` / ``fatal error:``, ``[signal …]``, then
-``goroutine N [running]:`` sections of function lines and ``file.go:N +0x…`` lines."""
+``goroutine N [running]:`` sections of function lines and ``file.go:N +0x…`` lines. A dump may
+also start at a bare ``goroutine N [running]:`` or at a recovered panic's ``runtime error:``
+line (``http: panic serving …: runtime error: …``) with no ``panic:``."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from logaudit.engine.tracebacks.base import (
 )
 
 _PANIC = re.compile(rb"(?:^|[\s\]|:])((?:panic|fatal error): )")
+_RUNTIME = re.compile(rb"(?:^|[\s\]|:])(runtime error: )")
 _ROUTINE = re.compile(rb"goroutine \d+ \[[^\]]*\]:[ \t]*$")
 _FILE = re.compile(rb"^(\S+\.(?:go|s)):(\d+)(?: \+0x[0-9a-f]+)?$")
 _FUNC = re.compile(rb"^[\w.\-/~%*()\[\]]+\(.*\)$|^created by \S+(?: in goroutine \d+)?$")
@@ -48,7 +51,8 @@ class GoBlock(Block):
             self.state = _S.ROUTINE
             return ACCEPT
         if self.state is _S.HEAD:
-            if s.startswith((b"[signal ", b"panic: ", b"fatal error: ")) and not self.blanks:
+            if s.startswith((b"[signal ", b"panic: ", b"fatal error: ", b"runtime error: ")) \
+                    and not self.blanks:
                 return ACCEPT
             return REJECT
         m = _FILE.match(s)
@@ -79,6 +83,16 @@ def start_panic(line: bytes, line_no: int, back: Back) -> Block | None:
     return blk
 
 
+def start_runtime(line: bytes, line_no: int, back: Back) -> Block | None:
+    """``runtime error: …`` without ``panic:`` (a recovered panic logged with its stack)."""
+    m = _RUNTIME.search(line)
+    if m is None:
+        return None
+    blk = GoBlock.open(line, line_no, m.start(1), (m.start(1), m.end(1) - 1))
+    blk.exc, blk.msg = "runtime error", line[m.end():]
+    return blk
+
+
 def start_routine(line: bytes, line_no: int, back: Back) -> Block | None:
     """``goroutine N [state]:``, adopting a ``panic:`` line just above it."""
     m = _ROUTINE.search(line)
@@ -87,7 +101,7 @@ def start_routine(line: bytes, line_no: int, back: Back) -> Block | None:
     blk = GoBlock.open(line, line_no, m.start(), m.span())
     blk.state = _S.ROUTINE
     for text, no in back[:2]:
-        f = _PANIC.search(text)
+        f = _PANIC.search(text) or _RUNTIME.search(text)
         if f:
             blk.line, blk.text, blk.span = no, text, (f.start(1), f.end(1) - 1)
             blk.exc, blk.msg = f.group(1)[:-2].decode(), text[f.end():]
@@ -100,6 +114,6 @@ def start_routine(line: bytes, line_no: int, back: Back) -> Block | None:
 FAMILY = Family(
     name="go",
     detectors={"go-panic": ("go",)},
-    keywords=("goroutine ", "panic: "),
-    starters=((50, start_panic), (60, start_routine)),
+    keywords=("goroutine ", "panic: ", "runtime error: "),
+    starters=((50, start_panic), (55, start_runtime), (60, start_routine)),
 )

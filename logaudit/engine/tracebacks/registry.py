@@ -3,7 +3,17 @@ functions and ``FAMILY``, and one line here."""
 
 from __future__ import annotations
 
-from logaudit.engine.tracebacks import atframes, go, php, python, ruby, rust
+from logaudit.engine.tracebacks import (
+    atframes,
+    dart,
+    elixir,
+    go,
+    php,
+    python,
+    ruby,
+    rust,
+    swift,
+)
 from logaudit.engine.tracebacks.base import Back, Block, Family, StartFn
 
 FAMILIES: tuple[Family, ...] = (
@@ -13,6 +23,9 @@ FAMILIES: tuple[Family, ...] = (
     go.FAMILY,
     php.FAMILY,
     ruby.FAMILY,
+    elixir.FAMILY,
+    dart.FAMILY,
+    swift.FAMILY,
 )
 
 #: Start functions of every family, in the order they are tried on a marker line (a line can

@@ -8,7 +8,7 @@ from typing import Any, NoReturn
 
 import polars as pl
 
-from logaudit.errors import ReportError
+from logaudit.errors import OutputError, ReportError
 from logaudit.fsio import replacing
 from logaudit.reports.run import complete_run
 from logaudit.reports.writers.csvfile import CsvWriter
@@ -114,5 +114,5 @@ def write_report(df: pl.DataFrame, path: str, fmt: ReportFormat, run: dict[str, 
         with replacing(path) as tmp:
             writer.write(df, tmp, record)
     except OSError as e:
-        raise ReportError(f"{path}: cannot write the report ({e.strerror or type(e).__name__}); "
+        raise OutputError(f"{path}: cannot write the report ({e.strerror or type(e).__name__}); "
                           "check the directory exists and is writable") from None

@@ -50,7 +50,10 @@ def rows(df: pl.DataFrame) -> list[dict[str, Any]]:
 
 
 def location(row: dict[str, Any]) -> str:
-    """``path:line[-end_line]:column`` of one finding."""
+    """``path:line[-end_line]:column`` of one finding; ``path (name)`` for a finding in the
+    file or archive-member name itself (line 0)."""
+    if row["line"] == 0:
+        return f"{row['path']} (name)"
     loc = f"{row['path']}:{row['line']}"
     if row.get("end_line") not in (None, row["line"]):
         loc += f"-{row['end_line']}"

@@ -83,21 +83,26 @@ def sarif_document(df: pl.DataFrame, run: dict[str, Any]) -> dict[str, Any]:
     index = {rid: i for i, rid in enumerate(ids)}
     results = []
     for row in df.iter_rows(named=True):
-        region: dict[str, Any] = {"startLine": row["line"], "startColumn": row["column"]}
-        if row["end_line"] and row["end_line"] != row["line"]:
-            region["endLine"] = row["end_line"]
-        region["snippet"] = {"text": row["context"]}
+        physical: dict[str, Any] = {"artifactLocation": {"uri": artifact_uri(row["path"])}}
+        if row["line"]:
+            region: dict[str, Any] = {"startLine": row["line"], "startColumn": row["column"]}
+            if row["end_line"] and row["end_line"] != row["line"]:
+                region["endLine"] = row["end_line"]
+            region["snippet"] = {"text": row["context"]}
+            physical["region"] = region
+        # else: the value is in the file's name (line 0): no region in the file
         res: dict[str, Any] = {
             "ruleId": row["rule_id"], "ruleIndex": index[row["rule_id"]],
             "level": LEVEL.get(row["severity"], "warning"),
             "message": {"text": f"{rules[row['rule_id']].get('description') or row['rule_id']}:"
                                 f" {row['match']}"},
-            "locations": [{"physicalLocation": {
-                "artifactLocation": {"uri": artifact_uri(row["path"])}, "region": region}}],
+            "locations": [{"physicalLocation": physical}],
             "partialFingerprints": {FINGERPRINT_KEY: row["fingerprint"]},
             "properties": {"category": row["category"], "severity": row["severity"],
                            "runId": row["run_id"]},
         }
+        if not row["line"]:
+            res["properties"]["location"] = "name"
         if row["timestamp"] is not None:
             res["properties"]["logTimestamp"] = row["timestamp"].isoformat()
         results.append(res)
