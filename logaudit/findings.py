@@ -104,6 +104,19 @@ _IPV4 = re.compile(rb"^(\d{1,3})\.(\d{1,3})\.\d{1,3}\.\d{1,3}$")
 _IBAN_LIKE = re.compile(rb"^[A-Z]{2}\d{2}[A-Z0-9 ]{10,}$")
 
 
+def _first_char(value: bytes) -> bytes:
+    """The first character of ``value``: a whole UTF-8 sequence (IDN e-mail local parts), else
+    one byte."""
+    n = 1
+    if value and value[0] >= 0xC0:
+        n = 2 if value[0] < 0xE0 else 3 if value[0] < 0xF0 else 4
+        try:
+            value[:n].decode("utf-8")
+        except UnicodeDecodeError:
+            n = 1
+    return value[:n]
+
+
 def mask_value(value: bytes, category: Category, prefix: bytes = b"") -> str:
     """Mask a sensitive value: at most a known prefix and the last 4 characters survive."""
     digits = sum(48 <= c <= 57 for c in value)
@@ -113,7 +126,7 @@ def mask_value(value: bytes, category: Category, prefix: bytes = b"") -> str:
     m = _EMAIL.match(value)
     if m:
         local = m.group(1)
-        return (local[:1] + b"***@" + m.group(2)).decode("utf-8", "replace")
+        return (_first_char(local) + b"***@" + m.group(2)).decode("utf-8", "replace")
     m = _IPV4.match(value)
     if m:
         return (m.group(1) + b"." + m.group(2) + b".*.*").decode()
@@ -128,7 +141,7 @@ def mask_value(value: bytes, category: Category, prefix: bytes = b"") -> str:
         return mask_digits(value, 2).decode("utf-8", "replace")
     if len(value) <= 4:
         return "****"
-    return (value[:1] + b"*" * 6 + (value[-2:] if len(value) >= 12 else b"")).decode(
+    return (_first_char(value) + b"*" * 6 + (value[-2:] if len(value) >= 12 else b"")).decode(
         "utf-8", "replace")
 
 

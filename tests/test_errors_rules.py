@@ -111,3 +111,38 @@ def test_traceback_details_are_json_serialisable() -> None:
         for f in build_findings(lh, "x.log", "run", b"k"):
             if f.category == "traceback":
                 assert f.details and json.loads(f.details)["language"]
+
+
+# (text, the database rules found, in line order): one error, one finding — the generic message
+# rules yield to a driver rule on the same line, and the lines printed after a message
+# (LINE n:, caret, HINT:, node-postgres' fields) carry no rule of their own.
+ONE_DB_FINDING = [
+    (b'psycopg2.errors.UndefinedColumn: column "x" does not exist\n', ["psycopg-error"]),
+    (b'SQLSTATE[42703]: Undefined column: 7 ERROR:  column "x" does not exist\n',
+     ["sqlstate-error"]),
+    (b"PHP Fatal error:  Uncaught PDOException: SQLSTATE[42S02]: Base table or view not found\n",
+     ["pdo-exception"]),
+    (b'org.postgresql.util.PSQLException: ERROR: relation "t" does not exist\n',
+     ["jdbc-hibernate-error"]),
+    (b"Microsoft.Data.SqlClient.SqlException (0x80131904): Invalid object name 'dbo.T'.\n",
+     ["sqlserver-error"]),
+    (b'ERROR:  column "emial" does not exist\nLINE 1: SELECT emial FROM users;\n'
+     b'               ^\nHINT:  Perhaps you meant to reference the column "users.email".\n',
+     ["postgres-error-message"]),
+    (b'error: column "x" does not exist\n'
+     b"    at Parser.parseErrorMessage (/app/node_modules/pg-protocol/dist/parser.js:287:98) {\n"
+     b"  length: 104,\n  severity: 'ERROR',\n  code: '42703',\n  routine: 'errorMissingColumn'\n"
+     b"}\n", ["postgres-error-message"]),
+    # sqlcmd prints the header and the message on two lines: two findings
+    (b"Msg 208, Level 16, State 1, Line 1\nInvalid object name 'dbo.CustomerCards'.\n",
+     ["sqlserver-msg-header", "sqlserver-message"]),
+]
+
+
+@pytest.mark.parametrize("text, rules", ONE_DB_FINDING)
+def test_one_database_error_is_one_finding(text: bytes, rules: list[str]) -> None:
+    for engine in ENGINES.values():
+        got = [h.rule.id for h in sorted(all_hits(scan_bytes(engine, text)),
+                                         key=lambda h: (h.line, h.start))
+               if h.rule.category.value == "db_error"]
+        assert got == rules

@@ -39,7 +39,8 @@ FORMULA_LINE = '=HYPERLINK("http://evil.example/","x") password=Zr8uY3nQ5wE1tV7x
 
 
 def _cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[bytes]:
-    env = {**os.environ, "LOGAUDIT_KEY": "test-key-not-secret"}
+    # wide enough that a table never cuts the escaped name short (pytest's tmp paths vary)
+    env = {**os.environ, "LOGAUDIT_KEY": "test-key-not-secret", "COLUMNS": "400"}
     return subprocess.run([sys.executable, "-m", "logaudit", *args], capture_output=True,
                           env=env, cwd=cwd, timeout=300)
 

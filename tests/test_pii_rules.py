@@ -251,3 +251,14 @@ def test_validators_never_raise(name: str, value: bytes) -> None:
 def test_phone_validators_never_raise(value: str) -> None:
     assert phone_national(value.encode()) in (True, False)
     assert VALIDATORS["phone"](value.encode()) in (True, False)
+
+
+@pytest.mark.parametrize(("value", "masked"), [
+    ("李雷@例子.中国", "李***@例子.中国"), ("ünal@bücher.example", "ü***@bücher.example"),
+    ("jane@example.com", "j***@example.com"),
+])
+def test_idn_email_mask_keeps_a_whole_character(value: str, masked: str) -> None:
+    from logaudit.findings import mask_value
+    from logaudit.rules import Category
+
+    assert mask_value(value.encode(), Category.PII) == masked

@@ -391,6 +391,10 @@ SHAPES = [
      b"09:00:00.002 ERROR c.a.Job - at com.acme.Job.run(Job.java:12)\n"
      b"09:00:00.003 INFO c.a.Job - retry scheduled\n", "jvm-stack-trace", 1, 3,
      "java.io.UncheckedIOException"),
+    (b"Jun  2 09:17:00 api01 java[2211]: java.lang.IllegalStateException: pool closed\n"
+     b"Jun  2 09:17:00 api01 java[2211]: #011at com.acme.repo.Pool.get(Pool.java:31)\n"
+     b"Jun  2 09:17:00 api01 java[2211]: #011at com.acme.repo.Repo.find(Repo.java:12)\n",
+     "jvm-stack-trace", 1, 3, "java.lang.IllegalStateException"),
     (b"java.lang.IllegalArgumentException: Invalid request body:\n  field 'amount' must be > 0\n"
      b"  field 'currency' is required\n\tat com.acme.api.Validator.check(Validator.java:44)\n"
      b"\tat com.acme.api.Pay.create(Pay.java:27)\nINFO next\n", "jvm-stack-trace", 1, 5,

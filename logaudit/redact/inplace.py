@@ -4,11 +4,11 @@ permitted) and times.
 A log can grow while it is rewritten. For a plain text file the growth is copied through the
 rewriter before the rename: the reader follows the file to its current end, and once the
 rewrite is done the size is checked again (and the new lines rewritten) until it holds still;
-right after the rename the old file is checked once more, and lines that reached it in that
-instant are rewritten and appended to the new file. A process that holds the file open for
-writing would go on writing to the replaced (unlinked) file, so such a file is refused (exit 3,
-left as it was) when /proc shows a writer. A compressed file or an archive that changes while it
-is rewritten is refused the same way.
+after the rename, once no process holds the old file open for writing (one that opened it just
+before the rename may still write), the lines that reached it are rewritten and appended to the
+new file. A process that holds the file open for writing would go on writing to the replaced
+(unlinked) file, so such a file is refused (exit 3, left as it was) when /proc shows a writer.
+A compressed file or an archive that changes while it is rewritten is refused the same way.
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ from logaudit.sources.openers import SNIFF_BYTES, Stream, detect_codec
 
 # How long a file that ends inside a line is watched for the rest of that line.
 SETTLE_SECONDS = 0.05
+# How long a writer that opened the old file before the rename is waited for.
+LATE_WRITER_SECONDS = 2.0
 # Catch-up passes before giving up on a file that never stops growing.
 MAX_PASSES = 50
 
@@ -226,9 +228,19 @@ def _rewrite(f: BinaryIO, st: os.stat_result, path: str, opts: ScanOptions,
     sink.commit()
     result.output = path
     result.replaced = ctx.replaced
-    # Lines that reached the old file between the last check and the rename: append them.
+    if not plain:
+        return
+    # A process that opened the old file just before the rename (``echo >> log``) may write
+    # to it after: wait until no one holds it for writing, then append what reached it.
+    deadline = time.monotonic() + LATE_WRITER_SECONDS
+    while (holders := writers_of(st)) and time.monotonic() < deadline:
+        time.sleep(0.005)
+    if holders:
+        result.errors.append(InputError(result.path, "redacted, but still held open for "
+                                        f"writing by {', '.join(holders)} after the rename: "
+                                        "what it writes now goes to the replaced file"))
     late = os.fstat(f.fileno()).st_size
-    if plain and late > end:
+    if late > end:
         with open(path, "ab") as new:
             tail = _Buffer()
             _catch_up(f, end, ctx, tail)

@@ -30,7 +30,8 @@ from logaudit.engine.tracebacks.base import (
 
 # Frame keywords: English, then the .NET UI languages (zh, de, fr, es, ru, ja, pt).
 _LOCAL_AT = ("在".encode(), b"bei", "à".encode(), b"en", "в".encode(), "場所".encode(), b"em")
-_FRAME_AT = re.compile(rb"(?:\t| {2,})(?:at|" + b"|".join(_LOCAL_AT) + rb")[ \t]+\S")
+# rsyslog writes a tab as "#011" (its control-character escape)
+_FRAME_AT = re.compile(rb"(?:\t| {2,}|#011)(?:at|" + b"|".join(_LOCAL_AT) + rb")[ \t]+\S")
 # No indent after a log prefix: only a whole JVM frame opens a block this way.
 _FRAME_BARE = re.compile(rb"(?<=[:\]>|-]) at (?=[\w$])")
 _HEAD = re.compile(
@@ -82,6 +83,8 @@ class AtBlock(Block):
         return max(sorted(self.langs), key=lambda k: self.langs[k])
 
     def feed(self, s: bytes, indent: int) -> Verdict:
+        if s.startswith(b"#011"):
+            s = s[4:].lstrip()
         if s[:3] in (b"at ", b"at\t"):
             return ACCEPT if self._frame(s[3:].strip()) else REJECT
         word, _, rest = s.partition(b" ")
@@ -203,7 +206,7 @@ def start_frame(line: bytes, line_no: int, back: Back) -> Block | None:
     m = _FRAME_AT.search(line)
     if m is not None:
         co = m.start()
-        word = line[co:m.end()].split()[0]
+        word = line[co:m.end()].split()[0].removeprefix(b"#011")
         a = line.index(word, co)
     else:
         m = _FRAME_BARE.search(line)
@@ -224,6 +227,7 @@ FAMILY = Family(
     detectors={"jvm-stack-trace": ("java", "kotlin", "scala"),
                "nodejs-stack-trace": ("nodejs",), "dotnet-stack-trace": ("dotnet",)},
     keywords=("Exception in thread", "\tat ", "  at ", "\\tat ", "\\n    at ", ": at ", "] at ",
-              "- at ", "   在 ", "   bei ", "   à ", "   en ", "   в ", "   場所 ", "   em "),
+              "- at ", "#011at ",
+              "   在 ", "   bei ", "   à ", "   en ", "   в ", "   場所 ", "   em "),
     starters=((40, start_thread), (100, start_frame)),
 )
