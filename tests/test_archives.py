@@ -308,7 +308,7 @@ def mail_lines(n: int, every: int = 14) -> bytes:
 def mail_line_numbers(text: bytes) -> set[int]:
     """1-based numbers of the complete lines of ``text`` that hold an e-mail address."""
     lines = text.split(b"\n")[:-1]  # the last piece is not a complete line
-    return {i + 1 for i, line in enumerate(lines) if b"@example.com" in line}
+    return {i + 1 for i, line in enumerate(lines) if b"@example." in line}
 
 
 def test_truncated_gz_keeps_every_complete_line(tmp_path: Path) -> None:
@@ -333,6 +333,26 @@ def test_gz_trailing_garbage_is_a_warning_and_keeps_the_member(tmp_path: Path,
     assert "trailing data" in errors[0].reason
     for name in ("x.gz", "pad.gz"):
         assert {f.line for f in found if f.path.endswith(name)} == mail_line_numbers(data)
+
+
+def test_padding_and_skippable_frames_between_frames(tmp_path: Path) -> None:
+    data = mail_lines(300)
+    half = len(data) // 2
+    skippable = b"\x5a\x2a\x4d\x18" + struct.pack("<I", 9) + b"seektable"
+    blobs = {
+        "x.xz": xz(data[:half]) + bytes(8) + xz(data[half:]) + bytes(4),  # xz stream padding
+        "x.zst": zst(data[:half]) + skippable + zst(data[half:]) + skippable,
+        "x.gz": gz(data[:half]) + bytes(512) + gz(data[half:]) + bytes(512),
+    }
+    for name, blob in blobs.items():
+        (tmp_path / name).write_bytes(blob)
+    found, errors = scan([tmp_path])
+    assert errors == []
+    for name in blobs:
+        assert {f.line for f in found if f.path.endswith(name)} == mail_line_numbers(data)
+    (tmp_path / "cut.zst").write_bytes(zst(data) + skippable[:10])
+    _, errors = scan([tmp_path / "cut.zst"])
+    assert [e.kind for e in errors] == ["error"]
 
 
 def test_a_garbled_second_member_header_is_reported(tmp_path: Path) -> None:
@@ -473,7 +493,7 @@ def test_fuzz_truncated_streams_keep_every_readable_line(tmp_path: Path, codec: 
     if clean:
         # whole, or cut exactly between two frames/members: then it *is* a complete stream
         assert errors == []
-    elif cut:
+    elif len(cut) >= 4:  # (a cut inside the magic bytes leaves a tiny text file)
         assert [e.kind for e in errors] == ["error"], errors  # never exit 0 on a cut stream
     assert {f.line for f in found} >= mail_line_numbers(readable)
 
@@ -489,11 +509,12 @@ def test_fuzz_corrupt_streams_fail_closed(tmp_path: Path, codec: str, where: flo
     blob[at] ^= xor
     (tmp_path / "x").write_bytes(bytes(blob))
     found, errors = scan([tmp_path / "x"])
-    readable, clean = _reference(codec, bytes(blob))
-    if not (clean and readable == FUZZ_DATA):
-        # Damaged: an error row (exit 3), or a warning row for bytes after a complete frame
-        # (a garbled header of a later frame: listed, never silent).
-        assert any(e.kind in ("error", "warning") for e in errors), errors
+    readable, _ = _reference(codec, bytes(blob))
+    if not any(e.kind in ("error", "warning") for e in errors):
+        # Nothing reported: then nothing was lost (a flip the format does not check, such as
+        # a header's time stamp or a reserved flag, is not damage to the log). A garbled header
+        # of a later frame is a warning row: listed, never silent.
+        assert {f.line for f in found} == mail_line_numbers(FUZZ_DATA)
     # Lines decoded well before the damage are all there (a piece in flight may be lost).
     ok = FUZZ_DATA[: max(0, len(_common_prefix(readable, FUZZ_DATA)) - (256 << 10))]
     assert {f.line for f in found if f.path == str(tmp_path / "x")} >= mail_line_numbers(ok)
@@ -512,6 +533,16 @@ ZIP_BLOBS = {"deflate": zip_(TAR_MEMBERS), "stored": zip_(TAR_MEMBERS, stored=Tr
              "streamed": zip_(TAR_MEMBERS, streamed=True),
              "streamed-stored": zip_(TAR_MEMBERS, streamed=True, stored=True),
              "at-64k": stored_zip_with_header_at(65535)}
+
+
+def _zip_members(blob: bytes) -> dict[str, bytes]:
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(blob)) as z:
+        return {n: z.read(n) for n in z.namelist()}
+
+
+ZIP_MEMBERS = {k: _zip_members(b) for k, b in ZIP_BLOBS.items()}
 
 
 def _member_ends_tar() -> dict[str, int]:
@@ -543,9 +574,14 @@ def test_fuzz_archives_never_crash_and_keep_whole_members(
     (tmp_path / "x").write_bytes(bytes(blob))
     found, errors = scan([tmp_path / "x"])  # never raises
     assert all(e.kind in ("error", "skipped", "warning") for e in errors)
+    if kind != "tar" and not any(e.kind == "error" for e in errors) and len(blob) >= 4:
+        # Nothing reported: nothing lost (zip checks each member's CRC; a flip in a name or a
+        # time stamp moves no line).
+        want = sorted(n for m in (ZIP_MEMBERS[kind]).values() for n in mail_line_numbers(m))
+        assert sorted(f.line for f in found) == want
     if how == "cut" and kind == "tar":
         whole = {n for n, end in TAR_ENDS.items() if end <= at}
-        if at and len(whole) < len(TAR_ENDS):
+        if at >= 512 and len(whole) < len(TAR_ENDS):  # (a tar is told by its first header)
             assert any(e.kind == "error" for e in errors)  # a cut tar is never clean
         for name in whole:  # members read whole before the cut keep their findings
             want = mail_line_numbers(TAR_MEMBERS[name])
@@ -560,5 +596,5 @@ def test_fuzz_archives_never_crash_and_keep_whole_members(
             assert {f.line for f in found if f.path.endswith("!" + name)} == want
     if how == "cut" and kind != "tar" and kind != "at-64k":
         cd = bytes(ZIP_BLOBS[kind]).find(b"PK\x01\x02")
-        if 0 < at < cd:
+        if 4 <= at < cd:
             assert any(e.kind == "error" for e in errors)  # a cut zip is never clean

@@ -66,6 +66,10 @@ def test_tar_is_told_by_its_header_checksum_not_by_nuls() -> None:
     ("service started ok\n".encode("utf-16-le"), Kind("text", "utf-16-le")),
     ("service started ok\n".encode("utf-16-be"), Kind("text", "utf-16-be")),
     ("service started\n".encode("utf-32-le"), Kind("text", "utf-32-le")),
+    ("2026-01-01 ОШИБКА: пользователь не найден\n".encode("utf-16-le") * 3,
+     Kind("text", "utf-16-le")),
+    ("12:00 エラー: ユーザーが見つかりません\n".encode("utf-16-be") * 3, Kind("text", "utf-16-be")),
+    (bytes(range(256)) * 8, Kind("binary", "NUL bytes")),
     (b"\xef\xbb\xbfa\n", Kind("text", "utf-8", 3)),
     (b"a\rb\rc\r", Kind("text", "utf-8", 0, cr_only=True)),
     (b"a\r\nb\r\n", Kind("text", "utf-8")),
@@ -287,3 +291,22 @@ def test_one_object_named_by_url_is_explicit_a_prefix_is_not() -> None:
         assert [e.kind for e in errors] == ["skipped"]
     finally:
         MemoryFileSystem().rm("/oddbinfs-bucket", recursive=True)
+
+
+def test_sarif_lists_inputs_not_read_and_validates(tmp_path: Path) -> None:
+    from test_reports import _validate_sarif
+
+    from logaudit.api import scan as api_scan
+    from logaudit.reports.writers import ReportFormat, write_report
+
+    (tmp_path / "tool").write_bytes(ELF)
+    (tmp_path / "cut.gz").write_bytes(gz(f"user={EMAIL}\n".encode() * 500)[:-20])
+    (tmp_path / "junk.gz").write_bytes(gz(b"ok\n") + b"junk")
+    result = api_scan([tmp_path], workers=1, key=b"k")
+    out = tmp_path / "r.sarif"
+    write_report(result.findings, str(out), ReportFormat.SARIF, result.run_record())
+    doc = json.loads(out.read_text())
+    _validate_sarif(doc)
+    notes = doc["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+    assert sorted(n["level"] for n in notes) == ["error", "note", "warning"]
+    assert doc["runs"][0]["invocations"][0]["executionSuccessful"] is False

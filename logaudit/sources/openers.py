@@ -132,7 +132,8 @@ class FrameReader:
         self._frame: _Frame | None = None
         self._frames = 0
         self._pending = b""
-        self._feed = 1 << 14
+        # zstd has no output limit: start small (an RLE block turns 3 bytes into 128 KiB).
+        self._feed = 64 if codec == "zstd" else 1 << 14
         self._done = False
 
     def _input(self, n: int) -> bytes:
@@ -141,24 +142,49 @@ class FrameReader:
             return data
         return self._raw.read(n)
 
-    def _start(self) -> bool:
-        """Open the next frame; False at a clean end."""
-        need = len(self._magic or b"x")
+    def _fill(self, need: int) -> None:
         while len(self._pending) < need:
             piece = self._raw.read(1 << 16)
             if not piece:
                 break
             self._pending += piece
-        if not self._pending:
-            return False
-        if self._frames and self._magic and len(self._pending) < need and \
-                self._magic.startswith(self._pending):
-            raise EOFError(f"compressed data ended inside a {self._codec} frame header")
-        if self._frames and (self._magic is None or not self._pending.startswith(self._magic)):
-            self._trailing()
-            return False
+
+    def _start(self) -> bool:
+        """Open the next frame; False at a clean end. Between frames, NUL padding (xz stream
+        padding, zeroed blocks) and zstd skippable frames (seekable zstd's seek table) are
+        passed over."""
+        magic = self._magic
+        need = len(magic or b"x")
+        while True:
+            self._fill(max(need, 8))
+            pending = self._pending
+            if not pending:
+                return False
+            if not self._frames:
+                break
+            if pending[0] == 0:
+                self._pending = pending.lstrip(b"\x00")
+                continue
+            if self._codec == "zstd" and pending[0] & 0xF0 == 0x50 and \
+                    pending[1:4] == b"\x2a\x4d\x18" and len(pending) >= 8:
+                self._skip(8 + int.from_bytes(pending[4:8], "little"))
+                continue
+            if magic and len(pending) < need and magic.startswith(pending):
+                raise EOFError(f"compressed data ended inside a {self._codec} frame header")
+            if magic is None or not pending.startswith(magic):
+                self._trailing()
+                return False
+            break
         self._frame = _Frame(self._codec)
         return True
+
+    def _skip(self, n: int) -> None:
+        while n > len(self._pending):
+            n -= len(self._pending)
+            self._pending = self._raw.read(min(n, 1 << 20))
+            if not self._pending:
+                raise EOFError(f"compressed data ended inside a {self._codec} skippable frame")
+        self._pending = self._pending[n:]
 
     def _trailing(self) -> None:
         size, zeros = len(self._pending), not self._pending.strip(b"\x00")
@@ -188,7 +214,7 @@ class FrameReader:
             out = frame.decode(data, limit)
             if data and self._codec == "zstd":
                 ratio = max(len(out), 1) / len(data)
-                self._feed = int(min(max(self._TARGET / ratio, 1024), 1 << 18))
+                self._feed = int(min(max(self._TARGET / ratio, 64), 1 << 18))
             if frame.eof:
                 self._pending = frame.unused + self._pending
                 self._frame = None

@@ -43,8 +43,10 @@ _NONTEXT = bytes(c for c in range(32) if c not in _TEXT_CONTROLS) + b"\x7f"
 # A run of NULs this long is a hole (sparse region, preallocated or zeroed blocks), not part
 # of a binary format's structure; binary formats also hold isolated NULs, which still count.
 _HOLE = re.compile(rb"\x00{32,}")
-# Share of code units that must fit the pattern for text without a BOM to be taken as UTF-16/32.
-_PATTERN_SHARE = 0.9
+# UTF-16/32 without a BOM: at least this share of code units must be ASCII (a NUL high byte),
+# and at most this share of NUL low bytes (a NUL character) is tolerated.
+_ASCII_SHARE = 0.2
+_STRAY_SHARE = 0.02
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,9 +86,13 @@ class Kind:
 
 
 def detect_codec(head: bytes) -> str | None:
-    """The compression codec that ``head`` starts with, or None for plain data."""
+    """The compression codec that ``head`` starts with, or None for plain data.
+
+    A whole input shorter than its magic but at least 3 bytes of it (``\\xfd7zXZ``) is that
+    codec cut short: decoding it reports the truncation, where text would pass it clean.
+    """
     for magic, name in MAGIC:
-        if head.startswith(magic):
+        if head.startswith(magic) or (3 <= len(head) < len(magic) and magic.startswith(head)):
             return name
     return None
 
@@ -126,20 +132,32 @@ def _named_binary(head: bytes) -> str | None:
 
 
 def _wide_pattern(head: bytes) -> str | None:
-    """UTF-32 or UTF-16 (either order) told by where the NULs of ASCII-range text fall."""
+    """UTF-32 or UTF-16 (either order) without a BOM, told by where the NULs fall.
+
+    Every ASCII character (spaces, digits, punctuation, line ends: plenty in any log, whatever
+    its language) has NUL high bytes, always on the same side of the code unit; a binary
+    format has NULs on both. The guess is kept only if the head decodes to printable text.
+    """
     for width, names in ((4, ("utf-32-le", "utf-32-be")), (2, ("utf-16-le", "utf-16-be"))):
         n = len(head) // width
         if n < 8:
             continue
-        units = [head[i * width:(i + 1) * width] for i in range(n)]
-        zero = b"\x00" * (width - 1)
-        le = sum(u[0] != 0 and u[1:] == zero for u in units)
-        be = sum(u[-1] != 0 and u[:-1] == zero for u in units)
-        if le >= n * _PATTERN_SHARE:
-            return names[0]
-        if be >= n * _PATTERN_SHARE:
-            return names[1]
+        body = head[: n * width]
+        lanes = [body[i::width].count(0) for i in range(width)]
+        for name, high, low in ((names[0], lanes[1:], lanes[0]),
+                                (names[1], lanes[:-1], lanes[-1])):
+            # UTF-32: the two top bytes are always 0; UTF-16: the high byte of ASCII.
+            if width == 4 and min(high[-2:] if name.endswith("le") else high[:2]) < n * 0.98:
+                continue
+            if min(high) >= n * _ASCII_SHARE and low <= n * _STRAY_SHARE and \
+                    _printable(body.decode(name, "replace")):
+                return name
     return None
+
+
+def _printable(text: str) -> bool:
+    bad = sum(1 for c in text if (c < " " and c not in "\t\n\r\f\x1b") or c == "\ufffd")
+    return bad <= len(text) * 0.02
 
 
 def _cr_only(text: bytes) -> bool:
